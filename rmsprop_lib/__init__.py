@@ -1,0 +1,51 @@
+"""RMSProp, as taught in section 7.6 of *Dive into Deep Learning*, and as a torch optimizer.
+
+The names follow the chapter: ``f_2d``, ``rmsprop_2d``, ``train_2d``, ``show_trace_2d``,
+``get_data_ch7``, ``init_rmsprop_states``, ``rmsprop``, ``linreg``, ``squared_loss``,
+``train_ch7``, ``train_pytorch_ch7``. ``RMSprop`` is a drop-in ``torch.optim.RMSprop``.
+Importing the package reads no file, seeds nothing and does not import matplotlib.
+"""
+
+from .data import AIRFOIL_PATH, DataFormatError, get_data_ch7, load_airfoil
+from .functional import rmsprop_update
+from .optimizer import RMSprop
+from .plotting import (
+    plot_effective_lr,
+    plot_ema_weights,
+    plot_final_loss_grid,
+    plot_losses,
+    show_trace_2d,
+)
+from .trace2d import (
+    Trace2D,
+    adagrad_2d,
+    effective_lr,
+    f_2d,
+    f_2d_rotated,
+    format_trace,
+    grad_f_2d,
+    grad_f_2d_rotated,
+    rmsprop_2d,
+    train_2d,
+)
+from .training import (
+    TrainResult,
+    format_result,
+    init_rmsprop_states,
+    linreg,
+    rmsprop,
+    squared_loss,
+    train_ch7,
+    train_pytorch_ch7,
+)
+
+__all__ = [
+    "AIRFOIL_PATH", "DataFormatError", "get_data_ch7", "load_airfoil",
+    "rmsprop_update", "RMSprop",
+    "plot_effective_lr", "plot_ema_weights", "plot_final_loss_grid", "plot_losses",
+    "show_trace_2d",
+    "Trace2D", "adagrad_2d", "effective_lr", "f_2d", "f_2d_rotated", "format_trace", "grad_f_2d",
+    "grad_f_2d_rotated", "rmsprop_2d", "train_2d",
+    "TrainResult", "format_result", "init_rmsprop_states", "linreg", "rmsprop",
+    "squared_loss", "train_ch7", "train_pytorch_ch7",
+]

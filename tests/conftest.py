@@ -1,0 +1,66 @@
+"""Shared fixtures: the chapter's data, and a book built once per session in a temporary copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+COPY_IGNORE = shutil.ignore_patterns("_build", ".git", "__pycache__", ".pytest_cache",
+                                     "*.egg-info", "artifacts", ".venv")
+
+
+@pytest.fixture(scope="session")
+def chapter_data():
+    from rmsprop_lib import get_data_ch7
+
+    return get_data_ch7()
+
+
+@pytest.fixture
+def generator():
+    return torch.Generator().manual_seed(1234)
+
+
+@dataclass
+class Build:
+    root: Path
+    returncode: int
+    output: str
+
+    @property
+    def html(self) -> Path:
+        return self.root / "_build" / "html"
+
+    def executed(self) -> int:
+        """How many notebooks this build executed (MyST-NB logs one line per notebook)."""
+        return self.output.count("Executing notebook")
+
+
+def copy_project(dest: Path) -> Path:
+    """A copy of the project (sources only) in ``dest``; its rmsprop_lib is the one imported."""
+    shutil.copytree(ROOT, dest, ignore=COPY_IGNORE)
+    return dest
+
+
+def build_book(root: Path) -> Build:
+    """Run ``jupyter-book build`` on a project copy, importing the copy's rmsprop_lib."""
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run([str(jb), "build", str(root)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    return Build(root, proc.returncode, proc.stdout + proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Build:
+    build = build_book(copy_project(tmp_path_factory.mktemp("book") / "project"))
+    assert build.returncode == 0, build.output[-5000:]
+    return build

@@ -1,0 +1,184 @@
+"""Build the book (in temporary copies of the project) and check what it publishes."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from bs4 import BeautifulSoup
+
+import rmsprop_lib
+from conftest import build_book, copy_project
+
+pytestmark = pytest.mark.book
+
+TRAIN_LINE = re.compile(r"^loss: 0\.2[34]\d{4}, \d+\.\d{6} sec per epoch$")
+
+
+def page(build, name="book/rmsprop"):
+    return BeautifulSoup((build.html / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+
+
+def outputs(soup):
+    return [o.get_text().strip() for o in soup.select("div.cell_output pre")]
+
+
+def test_build_prints_no_warning_and_executes_the_chapter(built_book):
+    assert not re.search(r"WARNING|Warning:|warnings?\.", built_book.output), built_book.output[-3000:]
+    assert built_book.executed() == 1
+    assert "build succeeded" in built_book.output
+
+
+def test_equations_are_labelled_and_numbered(built_book):
+    soup = page(built_book)
+    for label, number, tex in [("eq-rmsprop-state", "(1)", r"\boldsymbol{s}_t \leftarrow \gamma"),
+                               ("eq-rmsprop-update", "(2)", r"\sqrt{\boldsymbol{s}_t + \epsilon}")]:
+        block = soup.find(id=f"equation-{label}")
+        assert block is not None, label
+        assert number in block.get_text() and tex in block.get_text()
+    refs = [a.get_text() for a in soup.select('a[href="#equation-eq-rmsprop-update"]')]
+    assert "(2)" in refs
+
+
+def test_trace_output_and_figure(built_book):
+    soup = page(built_book)
+    assert "epoch 20, x1 -0.010599, x2 0.000000" in outputs(soup)
+    figure = soup.find(id="fig-rmsprop-trace")
+    assert figure is not None and "迭代轨迹" in figure.find("figcaption").get_text()
+    assert_image_decodes(built_book, figure.find("img")["src"])
+
+
+def test_both_training_runs_print_the_chapter_line_and_show_loss_curves(built_book):
+    soup = page(built_book)
+    lines = [o for o in outputs(soup) if o.startswith("loss:")]
+    assert len(lines) == 2 and all(TRAIN_LINE.match(line) for line in lines), lines
+    for name in ("fig-scratch-loss", "fig-concise-loss"):
+        figure = soup.find(id=name)
+        assert figure is not None, name
+        assert_image_decodes(built_book, figure.find("img")["src"])
+
+
+def test_eps_placement_comparison_prints_true_twice(built_book):
+    text = "\n".join(outputs(page(built_book)))
+    assert "eps_in_sqrt=True 与从零实现逐位相同： True" in text
+    assert "默认设置与 torch.optim.RMSprop 逐位相同： True" in text
+
+
+def test_prose_numbers_come_from_the_executed_cells(built_book):
+    soup = page(built_book)
+    prose = soup.select_one("main").get_text()
+    assert "20 步之后 x1 约为 -0.010599" in re.sub(r"\s+", " ", prose).replace("\\(", "").replace("\\)", "") \
+        or "-0.010599，已经非常接近" in prose
+    final = [o for o in outputs(soup) if o.startswith("loss:")][0].split(",")[0].split()[1]
+    assert f"最终约为 {final}" in re.sub(r"\s+", " ", prose)
+
+
+def test_shown_code_is_the_library_source(built_book):
+    blocks = [pre.get_text() for pre in page(built_book).select("div.highlight-python pre, div.highlight-default pre")]
+    for fn in (rmsprop_lib.rmsprop_2d, rmsprop_lib.train_2d, rmsprop_lib.rmsprop, rmsprop_lib.train_ch7,
+               rmsprop_lib.init_rmsprop_states, rmsprop_lib.get_data_ch7):
+        source = inspect.getsource(fn).strip()
+        assert any(block.strip() == source for block in blocks), fn.__name__
+
+
+def test_every_figure_is_numbered_captioned_and_decodes(built_book):
+    soup = page(built_book)
+    figures = soup.select("figure")
+    assert len(figures) >= 8
+    for figure in figures:
+        caption = figure.find("figcaption").get_text()
+        assert re.search(r"图 \d+", caption) and re.search(r"[\u4e00-\u9fff]", caption), caption
+        assert_image_decodes(built_book, figure.find("img")["src"])
+
+
+def test_references_cite_tieleman_hinton_and_the_data(built_book):
+    text = page(built_book).select_one('div[role="list"], div.citation').parent.get_text().lower()
+    assert "tieleman" in text and "airfoil self-noise" in text and "1218" in text
+
+
+def test_index_page_explains_rebuild_and_tests(built_book):
+    text = page(built_book, "book/index").get_text()
+    assert "jupyter-book build ." in text and "python -m pytest" in text
+
+
+def test_api_page_documents_the_optimizer_with_math(built_book):
+    soup = page(built_book, "book/api")
+    assert soup.find(id="rmsprop_lib.RMSprop") is not None
+    text = soup.get_text()
+    assert "eps_in_sqrt" in text and r"\sqrt{\tilde v_t + \epsilon}" in text
+
+
+def test_executed_notebook_is_published_and_linked(built_book):
+    path = built_book.html / "_sources" / "book" / "rmsprop.ipynb"
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    texts = ["".join(o.get("text", "")) for c in notebook["cells"] if c["cell_type"] == "code"
+             for o in c.get("outputs", [])]
+    assert any("epoch 20, x1 -0.010599" in t for t in texts)
+    assert page(built_book).select_one('a[href$="_sources/book/rmsprop.ipynb"]') is not None
+
+
+def test_chinese_search_index_has_the_chapter_terms(built_book):
+    text = (built_book.html / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    chapter = index["docnames"].index("book/rmsprop")
+    for term in ("学习率", "指数加权移动平均", "均方根"):
+        docs = index["terms"][term]
+        assert chapter in (docs if isinstance(docs, list) else [docs]), term
+
+
+def assert_image_decodes(build, src):
+    path = (build.html / "book" / src).resolve()
+    assert path.is_file(), src
+    if path.suffix == ".svg":
+        root = ET.parse(path).getroot()
+        assert root.tag.endswith("svg") and len(list(root.iter("{http://www.w3.org/2000/svg}path"))) > 10
+    else:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            image.verify()
+
+
+def test_a_failing_cell_fails_the_build_naming_the_page(tmp_path):
+    root = copy_project(tmp_path / "project")
+    chapter = root / "book" / "rmsprop.md"
+    text = chapter.read_text(encoding="utf-8")
+    marker = "## 算法\n"
+    chapter.write_text(text.replace(marker, "```{code-cell} ipython3\n1 / 0\n```\n\n" + marker, 1),
+                       encoding="utf-8")
+    build = build_book(root)
+    assert build.returncode != 0
+    assert re.search(r"book/rmsprop\.md.*WARNING: Executing notebook failed: CellExecutionError", build.output)
+    assert "ZeroDivisionError" in build.output
+    assert "build finished with problems" in build.output
+    # The failure is not forgotten: a second build fails again instead of publishing it.
+    again = build_book(root)
+    assert again.returncode != 0 and "ZeroDivisionError" in again.output
+
+
+def test_rebuild_executes_nothing_unless_the_library_or_its_data_change(tmp_path):
+    root = copy_project(tmp_path / "project")
+    first = build_book(root)
+    assert first.returncode == 0 and first.executed() == 1
+
+    unchanged = build_book(root)
+    assert unchanged.returncode == 0 and unchanged.executed() == 0
+
+    module = root / "rmsprop_lib" / "trace2d.py"
+    module.write_text(module.read_text().replace('return f"epoch {', 'return f"step {'))
+    edited = build_book(root)
+    assert edited.returncode == 0 and edited.executed() == 1
+    assert "step 20, x1 -0.010599, x2 0.000000" in outputs(page(edited))
+
+    data = root / "rmsprop_lib" / "data" / "airfoil_self_noise.dat"
+    before = [o for o in outputs(page(edited)) if o.startswith("loss:")][0].split(",")[0]
+    lines = data.read_text().splitlines(keepends=True)
+    lines[-1] = lines[-1].replace("\t", "\t1", 1)  # an edit to a row outside the first 1500
+    data.write_text("".join(lines))
+    reread = build_book(root)
+    assert reread.returncode == 0 and reread.executed() == 1
+    after = [o for o in outputs(page(reread)) if o.startswith("loss:")][0].split(",")[0]
+    assert after != before
