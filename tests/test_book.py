@@ -182,3 +182,12 @@ def test_rebuild_executes_nothing_unless_the_library_or_its_data_change(tmp_path
     assert reread.returncode == 0 and reread.executed() == 1
     after = [o for o in outputs(page(reread)) if o.startswith("loss:")][0].split(",")[0]
     assert after != before
+
+
+def test_pages_load_no_script_or_style_from_outside_the_site(built_book):
+    for name in ("book/index", "book/rmsprop", "book/api"):
+        soup = page(built_book, name)
+        external = [tag.get("src") or tag.get("href") for tag in soup.select("script[src], link[rel=stylesheet]")
+                    if (tag.get("src") or tag.get("href") or "").startswith(("http:", "https:", "//"))]
+        inline = [s.get_text() for s in soup.select("script:not([src])") if "https://" in s.get_text()]
+        assert external == [] and inline == [], (name, external, inline)
