@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from . import fused as _fused
 from .functional import rmsprop_update
 
 __all__ = ["RMSprop"]
@@ -66,6 +67,18 @@ class RMSprop(torch.optim.Optimizer):
         foreach: use the multi-tensor implementation (default None: the per-tensor loop on
             CPU, the multi-tensor one on other devices, as torch chooses). Both give the
             same numbers.
+        fused: run the whole update, every option included, as one pass over memory per
+            parameter with a small compiled C kernel (CPU, float32/float64 and complex as
+            real views). The kernel is compiled once, in the constructor, and cached on
+            disk; :func:`rmsprop_lib.fused.build_info` reports what that cost. When it
+            cannot be built (no C compiler) or a parameter is on another device or of
+            another dtype, ``fused=True`` raises :class:`~rmsprop_lib.fused.FusedUnavailableError`
+            saying why. ``fused=None`` (the default) has torch's meaning: not requested,
+            so the ``foreach`` choice applies and nothing is compiled. Results agree with
+            the loop to rounding (the kernel performs the same operations per element, but
+            torch's own vector kernels may contract a multiply and an add), not bit for
+            bit. A parameter whose gradient has a different memory layout is updated by
+            the loop instead.
         eps_in_sqrt: put ε inside the square root, as the chapter does (default False).
 
     State per parameter (created at its first step with a gradient, as in torch, so
@@ -90,6 +103,7 @@ class RMSprop(torch.optim.Optimizer):
         centered: bool = False,
         maximize: bool = False,
         foreach: bool | None = None,
+        fused: bool | None = None,
         *,
         eps_in_sqrt: bool = False,
     ) -> None:
@@ -117,6 +131,8 @@ class RMSprop(torch.optim.Optimizer):
             )
         if not math.isfinite(lr):
             raise ValueError(f"Invalid learning rate: {lr} (must be finite)")
+        if fused and foreach:
+            raise ValueError("`fused` and `foreach` cannot be `True` together.")
         defaults = dict(
             lr=lr,
             alpha=alpha,
@@ -126,9 +142,25 @@ class RMSprop(torch.optim.Optimizer):
             centered=centered,
             maximize=maximize,
             foreach=foreach,
+            fused=fused,
             eps_in_sqrt=eps_in_sqrt,
         )
         super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group; with ``fused=True`` its parameters are checked and the kernel built."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        if group.get("fused"):
+            if group.get("foreach"):
+                raise ValueError("`fused` and `foreach` cannot be `True` together.")
+            where = f" of group {len(self.param_groups) - 1}"
+            try:
+                _fused.check_fusable(group["params"], where=where)
+                _fused.load_kernel()  # build now: errors and compile time surface here
+            except Exception:
+                self.param_groups.pop()  # leave no half-added group behind
+                raise
 
     def __setstate__(self, state):
         # Accept torch.optim.RMSprop state dicts, whose groups lack our keys.
@@ -138,6 +170,7 @@ class RMSprop(torch.optim.Optimizer):
             group.setdefault("centered", False)
             group.setdefault("maximize", False)
             group.setdefault("foreach", None)
+            group.setdefault("fused", None)
             group.setdefault("eps_in_sqrt", False)
 
     def _init_group(self, group):
@@ -179,17 +212,9 @@ class RMSprop(torch.optim.Optimizer):
             params, grads, square_avgs, grad_avgs, buffers, steps = self._init_group(group)
             if not params:
                 continue
-            foreach = group["foreach"]
-            if foreach is None:
-                foreach = params[0].device.type != "cpu"
             for step in steps:
                 step += 1
-            rmsprop_update(
-                params,
-                grads,
-                square_avgs,
-                grad_avgs,
-                buffers,
+            options = dict(
                 lr=group["lr"],
                 alpha=group["alpha"],
                 eps=group["eps"],
@@ -198,6 +223,15 @@ class RMSprop(torch.optim.Optimizer):
                 centered=group["centered"],
                 maximize=group["maximize"],
                 eps_in_sqrt=group["eps_in_sqrt"],
-                foreach=foreach,
             )
+            state_lists = (params, grads, square_avgs, grad_avgs, buffers)
+            if group["fused"]:
+                left = _fused.fused_update(*state_lists, **options)
+                if not left:
+                    continue
+                state_lists = tuple([t[i] for i in left] if t else t for t in state_lists)
+            foreach = group["foreach"]
+            if foreach is None:
+                foreach = params[0].device.type != "cpu"
+            rmsprop_update(*state_lists, **options, foreach=foreach and not group["fused"])
         return loss

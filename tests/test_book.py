@@ -28,7 +28,7 @@ def outputs(soup):
 
 def test_build_prints_no_warning_and_executes_the_chapter(built_book):
     assert not re.search(r"WARNING|Warning:|warnings?\.", built_book.output), built_book.output[-3000:]
-    assert built_book.executed() == 1
+    assert built_book.executed() == 2  # the chapter and the performance appendix
     assert "build succeeded" in built_book.output
 
 
@@ -162,7 +162,7 @@ def test_a_failing_cell_fails_the_build_naming_the_page(tmp_path):
 def test_rebuild_executes_nothing_unless_the_library_or_its_data_change(tmp_path):
     root = copy_project(tmp_path / "project")
     first = build_book(root)
-    assert first.returncode == 0 and first.executed() == 1
+    assert first.returncode == 0 and first.executed() == 2
 
     unchanged = build_book(root)
     assert unchanged.returncode == 0 and unchanged.executed() == 0
@@ -191,3 +191,19 @@ def test_pages_load_no_script_or_style_from_outside_the_site(built_book):
                     if (tag.get("src") or tag.get("href") or "").startswith(("http:", "https:", "//"))]
         inline = [s.get_text() for s in soup.select("script:not([src])") if "https://" in s.get_text()]
         assert external == [] and inline == [], (name, external, inline)
+
+
+def test_performance_page_renders_the_benchmark_table_from_the_results_file(built_book):
+    results = json.loads((built_book.root / "benchmarks" / "results" / "optimizer_step.json").read_text())
+    soup = page(built_book, "book/performance")
+    text = "\n".join(outputs(soup))
+    assert f"机器：{results['machine']['cpu']}" in text
+    rows = soup.select("div.cell_output table tbody tr")
+    expected = {(r["size"], r["config"]) for r in results["rows"]}
+    assert len(rows) == len(expected)
+    fused = {(r["size"], r["config"]): r for r in results["rows"] if r["implementation"] == "ours fused"}
+    for row in rows:
+        cells = [td.get_text().strip() for td in row.find_all("td")]
+        key = (int(float(cells[0].rstrip("M")) * 1e6), cells[1])
+        assert cells[7] == f"{fused[key]['speedup_vs_torch_default']:.2f}×"
+    assert "DEFINE_BODY" in soup.get_text()  # the kernel's real source is shown

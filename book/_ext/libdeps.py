@@ -2,7 +2,7 @@
 
 Sphinx re-reads (and MyST-NB, in ``force`` mode, re-executes) a page only when its source
 changed. The pages' outputs, however, are computed by ``rmsprop_lib``. This extension records,
-for every page whose source mentions ``rmsprop_lib``, a digest of the library as the kernel
+for every page whose code imports ``rmsprop_lib``, a digest of the library as the kernel
 imports it (every file of the package, data included) when the page was read; at the next
 build, pages whose recorded digest differs from the current one are read again. An unchanged
 rebuild therefore executes nothing, and an edited library never leaves stale output behind.
@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
 PACKAGE = "rmsprop_lib"
+IMPORTS = re.compile(rf"^\s*(?:import|from)\s+{PACKAGE}\b", re.MULTILINE)
 
 
 def library_digest() -> str:
@@ -48,7 +50,7 @@ def _outdated(app, env, added, changed, removed):
 def _record(app, doctree):
     env = app.env
     source = Path(env.doc2path(env.docname)).read_text(encoding="utf-8")
-    if PACKAGE in source:
+    if IMPORTS.search(source):
         _records(env)[env.docname] = env.libdeps_current
 
 
