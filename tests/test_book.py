@@ -94,6 +94,12 @@ def test_every_figure_is_numbered_captioned_and_decodes(built_book):
         assert_image_decodes(built_book, figure.find("img")["src"])
 
 
+def test_every_figure_is_referenced_from_the_prose(built_book):
+    soup = page(built_book)
+    for figure in soup.select("figure[id]"):
+        assert soup.select_one(f'a[href="#{figure["id"]}"]') is not None, figure["id"]
+
+
 def test_references_cite_tieleman_hinton_and_the_data(built_book):
     text = page(built_book).select_one('div[role="list"], div.citation').parent.get_text().lower()
     assert "tieleman" in text and "airfoil self-noise" in text and "1218" in text
@@ -207,3 +213,19 @@ def test_performance_page_renders_the_benchmark_table_from_the_results_file(buil
         key = (int(float(cells[0].rstrip("M")) * 1e6), cells[1])
         assert cells[7] == f"{fused[key]['speedup_vs_torch_default']:.2f}×"
     assert "DEFINE_BODY" in soup.get_text()  # the kernel's real source is shown
+
+
+def test_a_figure_with_glyphs_its_font_lacks_fails_the_build(tmp_path):
+    """Chinese text in a figure must never render as boxes: the missing-glyph warning fails the build."""
+    root = copy_project(tmp_path / "project")
+    (root / "book" / "rmsprop.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+        "# RMSProp算法\n\n```{code-cell} ipython3\nimport matplotlib.pyplot as plt\n"
+        "fig, ax = plt.subplots()\nax.set_title(\"学习率\")\nfig.canvas.draw()\n```\n",
+        encoding="utf-8")
+    build = build_book(root)
+    assert build.returncode != 0
+    assert re.search(r"book/rmsprop\.md:\d+: WARNING: stderr was found in the cell outputs", build.output)
+    executed = (root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb").read_text(encoding="utf-8")
+    assert "missing from font" in executed
