@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from rmsprop_lib import RMSprop, fused
-from test_optimizer import CONFIGS, IDS, TOL, clone_params, make_params, set_grads
+from test_optimizer import (CONFIGS, IDS, TOL, clone_params, make_params, set_grads,
+                            step_side_by_side)
 
 FUSED_CONFIGS = CONFIGS + [{"eps_in_sqrt": True, "centered": True, "momentum": 0.9, "eps": 1e-6}]
 FUSED_IDS = IDS + ["eps-in-sqrt-centered-momentum"]
@@ -31,15 +32,14 @@ def test_fused_matches_the_loop_step_by_step(config, dtype):
     ours, loop = clone_params(start), clone_params(start)
     ours_opt = RMSprop(ours, fused=True, **config)
     loop_opt = RMSprop(loop, foreach=False, **config)
-    for step in range(7):
-        set_grads(ours, step)
-        set_grads(loop, step)
-        ours_opt.step()
-        loop_opt.step()
+
+    def assert_close_to_loop():
         for p, q in zip(ours, loop):
             torch.testing.assert_close(p, q, **TOL[dtype])
             for key, value in loop_opt.state[q].items():
                 torch.testing.assert_close(ours_opt.state[p][key], value, **TOL[dtype])
+
+    step_side_by_side(ours_opt, ours, loop_opt, loop, 7, after_each=assert_close_to_loop)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -72,6 +72,17 @@ def test_fused_handles_a_transposed_parameter_with_matching_gradient_layout():
     torch.testing.assert_close(ours, loop, rtol=1e-12, atol=1e-12)
 
 
+def test_fused_leaves_a_parameter_whose_gradient_has_another_layout_to_the_loop():
+    base = torch.randn(64, 32, dtype=torch.float64).t()
+    (ours,), (loop,) = clone_params([base]), clone_params([base])
+    grad = torch.randn(32, 64, dtype=torch.float64)  # contiguous, unlike the parameter
+    ours.grad, loop.grad = grad.clone(), grad.clone()
+    assert not fused._one_layout([ours, ours.grad])
+    RMSprop([ours], fused=True, momentum=0.5).step()
+    RMSprop([loop], momentum=0.5).step()
+    assert torch.equal(ours, loop)  # the same per-tensor loop did the work
+
+
 def test_fused_complex_parameters_equal_torch():
     g = torch.Generator().manual_seed(2)
     z = torch.randn(1000, dtype=torch.complex128, generator=g)
@@ -98,11 +109,7 @@ def test_default_fused_none_never_needs_a_compiler(no_compiler):
     start = make_params(torch.float64)
     ours, theirs = clone_params(start), clone_params(start)
     ours_opt, theirs_opt = RMSprop(ours), torch.optim.RMSprop(theirs)
-    for step in range(3):
-        set_grads(ours, step)
-        set_grads(theirs, step)
-        ours_opt.step()
-        theirs_opt.step()
+    step_side_by_side(ours_opt, ours, theirs_opt, theirs, 3)
     for p, q in zip(ours, theirs):
         assert torch.equal(p, q)
     assert fused.build_info() == {}

@@ -41,14 +41,24 @@ def clone_params(params):
 
 
 def set_grads(params, step, seed=1):
-    """Deterministic gradients; parameter 1 has no gradient at steps 2 and 5."""
+    """Deterministic gradients laid out like their parameters; parameter 1 has none at steps 2 and 5."""
     g = torch.Generator().manual_seed(seed * 1000 + step)
     for i, p in enumerate(params):
         if i == 1 and step in (2, 5):
             p.grad = None
         else:
-            p.grad = torch.randn(p.shape, dtype=p.dtype, generator=g).as_strided(p.shape, p.stride()) \
-                if p.is_contiguous() else torch.randn(p.shape, dtype=p.dtype, generator=g).t().contiguous().t()
+            p.grad = torch.empty_like(p).copy_(torch.randn(p.shape, dtype=p.dtype, generator=g))
+
+
+def step_side_by_side(first, first_params, second, second_params, steps, after_each=None):
+    """Give both parameter sets the same gradients and step both optimizers ``steps`` times."""
+    for step in range(steps):
+        set_grads(first_params, step)
+        set_grads(second_params, step)
+        first.step()
+        second.step()
+        if after_each is not None:
+            after_each()
 
 
 def assert_same(ours_opt, ours, theirs_opt, theirs, dtype):
@@ -69,12 +79,8 @@ def test_matches_torch_step_by_step(config, dtype, foreach):
     assert not ours[3].is_contiguous()
     ours_opt = RMSprop(ours, foreach=foreach, **config)
     theirs_opt = torch.optim.RMSprop(theirs, foreach=False, **config)
-    for step in range(7):
-        set_grads(ours, step)
-        set_grads(theirs, step)
-        ours_opt.step()
-        theirs_opt.step()
-        assert_same(ours_opt, ours, theirs_opt, theirs, dtype)
+    step_side_by_side(ours_opt, ours, theirs_opt, theirs, 7,
+                      after_each=lambda: assert_same(ours_opt, ours, theirs_opt, theirs, dtype))
     assert ours_opt.state[ours[1]]["step"].item() == 5  # skipped twice
 
 
@@ -83,11 +89,7 @@ def test_foreach_equals_the_loop_exactly(config):
     start = make_params(torch.float64)
     loop, multi = clone_params(start), clone_params(start)
     loop_opt, multi_opt = RMSprop(loop, foreach=False, **config), RMSprop(multi, foreach=True, **config)
-    for step in range(5):
-        set_grads(loop, step)
-        set_grads(multi, step)
-        loop_opt.step()
-        multi_opt.step()
+    step_side_by_side(loop_opt, loop, multi_opt, multi, 5)
     for p, q in zip(loop, multi):
         assert torch.equal(p, q)
         for key, value in loop_opt.state[p].items():
