@@ -103,16 +103,29 @@ def reader(browser, site):
     reader.close()
 
 
-def test_chapter_loads_offline_without_errors(reader):
-    reader.open("book/rmsprop.html")
+PAGES = ["book/index.html", "book/rmsprop.html", "book/api.html",
+         "book/performance.html"]
+
+
+def test_site_root_redirects_to_the_book(reader):
+    reader.page.goto(f"{reader.site}/")
+    reader.page.wait_for_url("**/book/index.html")
+    assert reader.outside() == [] and reader.failures == []
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_offline_without_errors(reader, path):
+    reader.open(path)
     reader.page.wait_for_load_state("networkidle")
     assert reader.outside() == []
     assert reader.failures == []
     assert reader.console_errors == []
 
 
-def test_every_equation_is_typeset_by_mathjax(reader):
-    page = reader.open("book/rmsprop.html")
+@pytest.mark.parametrize("path, at_least", [("book/rmsprop.html", 30), ("book/api.html", 3),
+                                             ("book/performance.html", 3)])
+def test_every_equation_is_typeset_by_mathjax(reader, path, at_least):
+    page = reader.open(path)
     counts = page.evaluate("""() => ({
         math: document.querySelectorAll('.math').length,
         typeset: document.querySelectorAll('.math mjx-container').length,
@@ -120,7 +133,7 @@ def test_every_equation_is_typeset_by_mathjax(reader):
         raw: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container'))
                .map(e => e.textContent.slice(0, 60)),
     })""")
-    assert counts["math"] > 30
+    assert counts["math"] >= at_least
     assert counts["raw"] == [] and counts["typeset"] == counts["math"]
     assert counts["errors"] == 0
     assert page.evaluate("MathJax.version").startswith("3.")
