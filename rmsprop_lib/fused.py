@@ -53,6 +53,7 @@ _lock = threading.Lock()
 _kernel = None
 _info: dict = {}
 _pool: ThreadPoolExecutor | None = None
+_pool_workers = 0
 
 
 def _compiler() -> str:
@@ -159,9 +160,12 @@ def _run(function, pointers, n, itemsize, scalars, flags):
     if n < PARALLEL_THRESHOLD or workers == 1:
         function(*pointers, n, *scalars, flags)
         return
-    global _pool
-    if _pool is None or _pool._max_workers != workers:
+    global _pool, _pool_workers
+    if _pool is None or _pool_workers != workers:  # torch.set_num_threads may have changed
+        if _pool is not None:
+            _pool.shutdown(wait=False)
         _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rmsprop-fused")
+        _pool_workers = workers
     chunk = -(-n // workers)
     chunk += -chunk % 64  # whole cache lines per chunk
     jobs = []
