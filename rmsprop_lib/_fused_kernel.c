@@ -1,10 +1,11 @@
 /* One pass over memory for an RMSprop step: read p, g, v (and m, b); write p, v (and m, b).
  *
- * Each element goes through exactly the sequence of IEEE operations that
- * torch.optim.RMSprop's per-tensor loop performs, in the parameter's own precision
- * (the scalars are rounded to it first, as torch does), so results agree with the loop
- * to the last bit or within a rounding step where torch's own vector kernels differ.
- * Built with -ffp-contract=off so that no multiply-add is fused behind our back.
+ * Each element goes through the sequence of IEEE operations that torch.optim.RMSprop's
+ * per-tensor loop's formula describes, in the parameter's own precision (the scalars are
+ * rounded to it first, as torch does), each correctly rounded: built with
+ * -ffp-contract=off so that no multiply-add is fused behind our back. torch's own CPU
+ * kernels fuse some multiply-adds and their square roots are not always correctly
+ * rounded, so the two agree to rounding, not bit for bit.
  *
  * The option flags are constants inside each specialised loop: the switch in the entry
  * points instantiates the body once per combination, so the hot loop has no branches.
@@ -64,11 +65,59 @@ DEFINE_BODY(double, sqrt)
     CASE(T, 22) CASE(T, 23) CASE(T, 24) CASE(T, 25) CASE(T, 26) CASE(T, 27) CASE(T, 28)      \
     CASE(T, 29) CASE(T, 30) CASE(T, 31)
 
-#define DEFINE_ENTRY(NAME, T)                                                                  \
-    void NAME(T *p, const T *g, T *v, T *m, T *b, int64_t n, double lr, double alpha,         \
-              double eps, double wd, double mom, int flags) {                                 \
+/* The switch instantiates one branch-free loop per option combination. */
+#define DEFINE_DISPATCH(T)                                                                     \
+    static void dispatch_##T(T *p, const T *g, T *v, T *m, T *b, int64_t n, double lr,        \
+                             double alpha, double eps, double wd, double mom, int flags) {    \
         switch (flags & 31) { ALL_CASES(T) }                                                  \
     }
 
+DEFINE_DISPATCH(float)
+DEFINE_DISPATCH(double)
+
+/* Entry points. With OpenMP, ``threads`` > 1 splits the elements into that many contiguous
+ * chunks of whole cache lines. The library is linked against libgomp.so.1, which inside a
+ * torch process is torch's own OpenMP runtime: the chunks run on the same worker threads
+ * as torch's operators (an OpenMP worker that is still spinning after torch's last
+ * operator picks up its chunk at once, instead of competing for a core with another pool).
+ * Built without OpenMP, the step is serial whatever ``threads`` says. */
+#define DEFINE_ENTRY(NAME, T)                                                                  \
+    void NAME(T *p, const T *g, T *v, T *m, T *b, int64_t n, double lr, double alpha,         \
+              double eps, double wd, double mom, int flags, int threads) {                    \
+        PARALLEL_OVER(T)                                                                      \
+        dispatch_##T(p, g, v, m, b, n, lr, alpha, eps, wd, mom, flags);                       \
+    }
+
+#ifdef _OPENMP
+#include <omp.h>
+#define PARALLEL_OVER(T)                                                                       \
+    if (threads > 1) {                                                                         \
+        _Pragma("omp parallel num_threads(threads)")                                           \
+        {                                                                                      \
+            /* The team may be smaller than asked for: split by its real size. */             \
+            const int64_t team = omp_get_num_threads(), line = 64 / (int64_t)sizeof(T);       \
+            int64_t chunk = (n + team - 1) / team;                                             \
+            chunk += (line - chunk % line) % line;                                             \
+            const int64_t start = (int64_t)omp_get_thread_num() * chunk;                      \
+            const int64_t count = n - start < chunk ? n - start : chunk;                      \
+            if (count > 0)                                                                     \
+                dispatch_##T(p + start, g + start, v + start, m ? m + start : m,              \
+                             b ? b + start : b, count, lr, alpha, eps, wd, mom, flags);       \
+        }                                                                                      \
+        return;                                                                                \
+    }
+#else
+#define PARALLEL_OVER(T) (void)threads;
+#endif
+
 DEFINE_ENTRY(rmsprop_step_f32, float)
 DEFINE_ENTRY(rmsprop_step_f64, double)
+
+/* 1 when this build runs chunks on OpenMP threads, 0 when it is serial. */
+int rmsprop_openmp(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -135,17 +135,23 @@ def _multi_tensor_update(
 
         torch._foreach_mul_(square_avgs_, alpha)
         torch._foreach_addcmul_(square_avgs_, grads_, grads_, value=1 - alpha)
+        # One temporary per parameter, as in the loop: ``denom`` starts as a copy (the centered
+        # variance, or the first operation on v) and is finished in place.
         if centered:
             grad_avgs_ = [_real(t) for t in grad_avgs_]
             torch._foreach_lerp_(grad_avgs_, grads_, 1 - alpha)
-            var = torch._foreach_addcmul(square_avgs_, grad_avgs_, grad_avgs_, value=-1)
-        else:
-            var = square_avgs_
-        if eps_in_sqrt:
-            denom = torch._foreach_add(var, eps)
+            denom = torch._foreach_addcmul(square_avgs_, grad_avgs_, grad_avgs_, value=-1)
+            if eps_in_sqrt:
+                torch._foreach_add_(denom, eps)
+                torch._foreach_sqrt_(denom)
+            else:
+                torch._foreach_sqrt_(denom)
+                torch._foreach_add_(denom, eps)
+        elif eps_in_sqrt:
+            denom = torch._foreach_add(square_avgs_, eps)
             torch._foreach_sqrt_(denom)
         else:
-            denom = torch._foreach_sqrt(var)
+            denom = torch._foreach_sqrt(square_avgs_)
             torch._foreach_add_(denom, eps)
 
         if momentum > 0:

@@ -8,11 +8,22 @@ source, the compiler and the flags. Inductor would generate an equivalent loop, 
 compiles once per configuration, dtype and often shape, for tens of seconds each on a
 2-core machine, which the book build and the test suite would pay again and again.
 
-``ctypes`` releases the GIL during the call, so large tensors are split into contiguous
-chunks processed by a small thread pool (``torch.get_num_threads()`` workers).
+``ctypes`` releases the GIL during the call. A large tensor is split into
+``torch.get_num_threads()`` contiguous chunks by an OpenMP parallel region; the library is
+linked against ``libgomp.so.1``, which in a torch process is torch's own OpenMP runtime, so
+the chunks run on torch's worker threads rather than on a second pool competing with
+them for the cores (torch's workers keep spinning for a while after each operator).
 
 The kernel is built on first use and that cost is reported by :func:`build_info`, not
-hidden: the optimizer builds it in its constructor when ``fused=True``.
+hidden: the optimizer builds it in its constructor when ``fused=True``, and at its first
+step when ``fused=None`` (where a kernel that cannot be built means falling back to the
+multi-tensor update; :func:`build_info` then says why under ``error``).
+
+Results agree with the per-tensor loop to rounding, not bit for bit: the kernel rounds
+after every operation, as the loop's formula reads, while torch's CPU kernels fuse some
+multiply-adds, and their square roots are not always correctly rounded (on the machine
+this was written on, about one float32 result in five is one unit in the last place
+away from the correctly rounded value the kernel computes).
 """
 
 from __future__ import annotations
@@ -27,17 +38,19 @@ import sysconfig
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-__all__ = ["FusedUnavailableError", "load_kernel", "build_info", "fused_update", "check_fusable"]
+__all__ = ["FusedUnavailableError", "load_kernel", "available", "build_info", "fused_update",
+           "check_fusable", "fusable"]
 
 SOURCE = Path(__file__).with_name("_fused_kernel.c")
 CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-std=c11",
           "-fPIC", "-shared"]
+# libgomp.so.1: inside a torch process the dynamic loader hands the kernel torch's own copy.
+OPENMP = ["-fopenmp"]
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 # Below this many elements a tensor is updated by the calling thread alone.
 PARALLEL_THRESHOLD = 1 << 16
@@ -51,9 +64,8 @@ class FusedUnavailableError(RuntimeError):
 
 _lock = threading.Lock()
 _kernel = None
+_failure: FusedUnavailableError | None = None  # why the kernel could not be obtained, once known
 _info: dict = {}
-_pool: ThreadPoolExecutor | None = None
-_pool_workers = 0
 
 
 def _compiler() -> str:
@@ -67,8 +79,29 @@ def _cache_dir() -> Path:
     return Path(base) / "rmsprop_lib"
 
 
-def _build(compiler: str) -> tuple[Path, bool]:
-    """Compile the kernel unless a build for this source/compiler/flags/CPU is cached."""
+def _cpu_signature() -> str:
+    """What ``-march=native`` depends on: the CPU model and its instruction-set flags.
+
+    Part of the cache key, so a cache directory shared between different machines (a
+    network home, a copied container) never loads a kernel built for another CPU.
+    """
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
+            fields = {}
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+        return f"{fields.get('model name', '')}|{fields.get('flags', '')}"
+    except OSError:  # not Linux: the best the platform module offers
+        return f"{platform.processor()}|{torch.backends.cpu.get_cpu_capability()}"
+
+
+def _build(compiler: str) -> tuple[Path, bool, bool]:
+    """The kernel library for this machine: ``(path, reused from the cache, parallel)``.
+
+    Built with OpenMP when the compiler can (so large tensors are split across torch's
+    own worker threads), serial otherwise.
+    """
     resolved = shutil.which(compiler)
     if resolved is None:
         raise FusedUnavailableError(
@@ -77,19 +110,27 @@ def _build(compiler: str) -> tuple[Path, bool]:
             "(or leave fused=None) to run the unfused update instead"
         )
     version = subprocess.run([resolved, "--version"], capture_output=True, text=True).stdout
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), resolved, version, " ".join(CFLAGS),
-                                    platform.machine(), platform.processor()]).encode())
+    try:
+        return (*_compile(resolved, version, CFLAGS + OPENMP), True)
+    except FusedUnavailableError:  # e.g. a clang without libomp: the serial kernel still builds
+        return (*_compile(resolved, version, CFLAGS), False)
+
+
+def _compile(compiler: str, version: str, flags: list[str]) -> tuple[Path, bool]:
+    """Compile with ``flags`` unless a build for this source/compiler/flags/CPU is cached."""
+    key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, version, " ".join(flags),
+                                    platform.machine(), _cpu_signature()]).encode())
     target = _cache_dir() / f"rmsprop_fused_{key.hexdigest()[:16]}.so"
     if target.is_file():
         return target, True
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         partial = Path(tmp) / target.name
-        proc = subprocess.run([resolved, *CFLAGS, "-o", str(partial), str(SOURCE), "-lm"],
+        proc = subprocess.run([compiler, *flags, "-o", str(partial), str(SOURCE), "-lm"],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise FusedUnavailableError(
-                f"fused=True: compiling {SOURCE.name} with {resolved} failed "
+                f"fused=True: compiling {SOURCE.name} with {compiler} failed "
                 f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
             )
         os.replace(partial, target)  # atomic: no half-written library is ever loaded
@@ -102,27 +143,55 @@ def load_kernel():
     with _lock:
         if _kernel is None:
             start = time.perf_counter()
-            path, cached = _build(_compiler())
+            path, cached, parallel = _build(_compiler())
             library = ctypes.CDLL(str(path))
             for name in ("rmsprop_step_f32", "rmsprop_step_f64"):
                 function = getattr(library, name)
                 function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int64] + \
-                    [ctypes.c_double] * 5 + [ctypes.c_int]
+                    [ctypes.c_double] * 5 + [ctypes.c_int, ctypes.c_int]
                 function.restype = None
-            _info.update(path=str(path), cached=cached, seconds=time.perf_counter() - start)
+            _info.update(path=str(path), cached=cached, openmp=parallel,
+                         seconds=time.perf_counter() - start)
             _kernel = library
         return _kernel
 
 
+def available() -> bool:
+    """Whether the kernel can run here, building it on the first call; never raises.
+
+    The answer is remembered for the life of the process, so a machine without a compiler
+    pays for finding out once. Why it is unavailable is reported by :func:`build_info`
+    under ``error``.
+    """
+    global _failure
+    if _kernel is not None:
+        return True
+    if _failure is not None:
+        return False
+    try:
+        load_kernel()
+    except FusedUnavailableError as error:
+        with _lock:
+            _failure = error
+            _info["error"] = str(error)
+        return False
+    return True
+
+
 def build_info() -> dict:
-    """How the kernel was obtained: ``path``, ``cached`` (reused from disk) and ``seconds``."""
+    """How the kernel was obtained: ``path``, ``cached`` (reused from disk), ``openmp``
+    (whether it splits large tensors across threads) and ``seconds``.
+
+    After :func:`available` found it cannot be built, only ``error``, saying why.
+    """
     return dict(_info)
 
 
 def _reset_for_tests() -> None:
-    global _kernel
+    global _kernel, _failure
     with _lock:
         _kernel = None
+        _failure = None
         _info.clear()
 
 
@@ -154,28 +223,14 @@ def check_fusable(params, where: str = "") -> None:
                 "float32 and float64 (complex64/complex128 as their real views)")
 
 
-def _run(function, pointers, n, itemsize, scalars, flags):
-    """Call the kernel on ``n`` elements, split across threads for large tensors."""
-    workers = max(1, torch.get_num_threads())
-    if n < PARALLEL_THRESHOLD or workers == 1:
-        function(*pointers, n, *scalars, flags)
-        return
-    global _pool, _pool_workers
-    if _pool is None or _pool_workers != workers:  # torch.set_num_threads may have changed
-        if _pool is not None:
-            _pool.shutdown(wait=False)
-        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rmsprop-fused")
-        _pool_workers = workers
-    chunk = -(-n // workers)
-    chunk += -chunk % 64  # whole cache lines per chunk
-    jobs = []
-    for start in range(0, n, chunk):
-        count = min(chunk, n - start)
-        offset = start * itemsize
-        shifted = [ptr + offset if ptr else None for ptr in pointers]
-        jobs.append(_pool.submit(function, *shifted, count, *scalars, flags))
-    for job in jobs:
-        job.result()
+def fusable(params) -> bool:
+    """Whether every parameter's device and dtype can be fused (:func:`check_fusable`, quietly)."""
+    return all(p.device.type == "cpu" and p.dtype in SUPPORTED_DTYPES for p in params)
+
+
+def _threads(n: int) -> int:
+    """How many threads the kernel may split ``n`` elements across."""
+    return 1 if n < PARALLEL_THRESHOLD else max(1, torch.get_num_threads())
 
 
 def fused_update(
@@ -213,5 +268,6 @@ def fused_update(
                     b.data_ptr() if b is not None else None]
         dtype = tensors[0].dtype
         function = kernel.rmsprop_step_f32 if dtype == torch.float32 else kernel.rmsprop_step_f64
-        _run(function, pointers, tensors[0].numel(), tensors[0].element_size(), scalars, flags)
+        n = tensors[0].numel()
+        function(*pointers, n, *scalars, flags, _threads(n))
     return skipped

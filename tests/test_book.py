@@ -64,7 +64,7 @@ def test_both_training_runs_print_the_chapter_line_and_show_loss_curves(built_bo
 def test_eps_placement_comparison_prints_true_twice(built_book):
     text = "\n".join(outputs(page(built_book)))
     assert "eps_in_sqrt=True 与从零实现逐位相同： True" in text
-    assert "默认设置与 torch.optim.RMSprop 逐位相同： True" in text
+    assert "ε 在根号外时与 torch.optim.RMSprop 逐位相同： True" in text
 
 
 def test_prose_numbers_come_from_the_executed_cells(built_book):

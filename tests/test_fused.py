@@ -1,13 +1,14 @@
 """The fused step equals the per-tensor loop, and fails clearly where it cannot run."""
 
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from rmsprop_lib import RMSprop, fused
+from rmsprop_lib import RMSprop, fused, optimizer
 from test_optimizer import (CONFIGS, IDS, TOL, clone_params, make_params, set_grads,
                             step_side_by_side)
 
@@ -105,13 +106,77 @@ def test_fused_without_a_compiler_fails_clearly_and_leaves_nothing_behind(no_com
     assert not no_compiler.exists() or not list(no_compiler.glob("*.so"))
 
 
-def test_default_fused_none_never_needs_a_compiler(no_compiler):
+class Spy:
+    """Records how the optimizer's step was carried out, then does it."""
+
+    def __init__(self, monkeypatch):
+        self.calls = []
+        real_update, real_fused = optimizer.rmsprop_update, fused.fused_update
+
+        def update(*args, foreach, **kwargs):
+            self.calls.append("foreach" if foreach else "loop")
+            return real_update(*args, foreach=foreach, **kwargs)
+
+        def fused_update(*args, **kwargs):
+            self.calls.append("fused")
+            return real_fused(*args, **kwargs)
+
+        monkeypatch.setattr(optimizer, "rmsprop_update", update)
+        monkeypatch.setattr(fused, "fused_update", fused_update)
+
+
+def test_default_fuses_when_it_can(monkeypatch):
+    spy = Spy(monkeypatch)
     start = make_params(torch.float64)
     ours, theirs = clone_params(start), clone_params(start)
     ours_opt, theirs_opt = RMSprop(ours), torch.optim.RMSprop(theirs)
     step_side_by_side(ours_opt, ours, theirs_opt, theirs, 3)
+    assert spy.calls == ["fused"] * 3
+    assert fused.build_info()["path"].endswith(".so")
     for p, q in zip(ours, theirs):
-        assert torch.equal(p, q)
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
+
+
+def test_default_falls_back_to_foreach_without_a_compiler(no_compiler, monkeypatch):
+    spy = Spy(monkeypatch)
+    start = make_params(torch.float64)
+    ours, theirs = clone_params(start), clone_params(start)
+    ours_opt, theirs_opt = RMSprop(ours, momentum=0.5), torch.optim.RMSprop(theirs, momentum=0.5)
+    step_side_by_side(ours_opt, ours, theirs_opt, theirs, 3)
+    assert spy.calls == ["foreach"] * 3
+    for p, q in zip(ours, theirs):
+        assert torch.equal(p, q)  # the multi-tensor update is the loop's arithmetic
+    assert set(fused.build_info()) == {"error"}
+    assert "needs a C compiler" in fused.build_info()["error"]
+    assert not no_compiler.exists() or not list(no_compiler.glob("*.so"))
+
+
+def test_default_falls_back_to_foreach_for_a_dtype_the_kernel_lacks(monkeypatch):
+    spy = Spy(monkeypatch)
+    p = torch.ones(4, dtype=torch.bfloat16, requires_grad=True)
+    q = p.detach().clone().requires_grad_()
+    p.grad, q.grad = torch.full_like(p, 0.5), torch.full_like(q, 0.5)
+    RMSprop([p]).step()
+    torch.optim.RMSprop([q]).step()
+    assert spy.calls == ["foreach"]
+    assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("flags, path", [({"foreach": False}, "loop"), ({"foreach": True}, "foreach"),
+                                         ({"fused": False}, "loop"), ({"fused": True}, "fused")])
+def test_explicit_flags_choose_the_implementation(flags, path, monkeypatch):
+    spy = Spy(monkeypatch)
+    p = torch.ones(3, requires_grad=True)
+    p.grad = torch.ones(3)
+    RMSprop([p], **flags).step()
+    assert spy.calls == [path]
+
+
+def test_an_explicit_choice_never_compiles(no_compiler):
+    for flags in ({"foreach": False}, {"foreach": True}, {"fused": False}):
+        p = torch.ones(3, requires_grad=True)
+        p.grad = torch.ones(3)
+        RMSprop([p], **flags).step()
     assert fused.build_info() == {}
 
 
@@ -130,6 +195,37 @@ def test_a_failing_compiler_is_reported_with_its_message(monkeypatch, tmp_path):
         assert list((tmp_path / "cache").glob("**/*.so")) == []
     finally:
         fused._reset_for_tests()
+
+
+def test_a_compiler_without_openmp_still_builds_a_serial_kernel(monkeypatch, tmp_path):
+    script = tmp_path / "cc-without-openmp"
+    script.write_text("#!/bin/sh\n"
+                      "for arg in \"$@\"; do\n"
+                      "  if [ \"$arg\" = -fopenmp ]; then echo 'unsupported: -fopenmp' >&2; exit 1; fi\n"
+                      f"done\nexec {shutil.which('cc') or shutil.which('gcc')} \"$@\"\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("CC", str(script))
+    monkeypatch.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
+    fused._reset_for_tests()
+    try:
+        n = fused.PARALLEL_THRESHOLD * 2 + 5
+        start = [torch.randn(n, dtype=torch.float64, generator=torch.Generator().manual_seed(4))]
+        ours, theirs = clone_params(start), clone_params(start)
+        ours[0].grad, theirs[0].grad = torch.ones(n, dtype=torch.float64), torch.ones(n, dtype=torch.float64)
+        RMSprop(ours, fused=True, centered=True).step()
+        torch.optim.RMSprop(theirs, centered=True).step()
+        assert fused.build_info()["openmp"] is False
+        torch.testing.assert_close(ours[0], theirs[0], rtol=1e-12, atol=1e-12)
+    finally:
+        fused._reset_for_tests()
+
+
+def test_the_parallel_kernel_shares_torchs_openmp_runtime():
+    fused.load_kernel()
+    assert fused.build_info()["openmp"] is True
+    with open("/proc/self/maps") as maps:
+        runtimes = {line.split()[-1] for line in maps if "libgomp" in line}
+    assert len(runtimes) == 1, runtimes  # one OpenMP runtime in the process: torch's
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
