@@ -143,8 +143,14 @@ def load_kernel():
     with _lock:
         if _kernel is None:
             start = time.perf_counter()
-            path, cached, parallel = _build(_compiler())
-            library = ctypes.CDLL(str(path))
+            try:
+                path, cached, parallel = _build(_compiler())
+                library = ctypes.CDLL(str(path))
+            except OSError as error:  # an unwritable cache, a compiler that cannot run, ...
+                raise FusedUnavailableError(
+                    f"fused=True: the fused RMSprop kernel could not be built or loaded: {error} "
+                    "(the kernel cache is set by RMSPROP_LIB_CACHE, the compiler by CC)"
+                ) from error
             for name in ("rmsprop_step_f32", "rmsprop_step_f64"):
                 function = getattr(library, name)
                 function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int64] + \

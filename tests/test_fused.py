@@ -197,6 +197,24 @@ def test_a_failing_compiler_is_reported_with_its_message(monkeypatch, tmp_path):
         fused._reset_for_tests()
 
 
+def test_an_unwritable_cache_is_a_clear_error_and_the_default_falls_back(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("RMSPROP_LIB_CACHE", str(blocker / "cache"))
+    fused._reset_for_tests()
+    try:
+        with pytest.raises(fused.FusedUnavailableError,
+                           match=r"^fused=True: the fused RMSprop kernel could not be built or loaded: "
+                                 r".*a-file/cache.*RMSPROP_LIB_CACHE"):
+            RMSprop([torch.zeros(1, requires_grad=True)], fused=True)
+        p = torch.ones(3, requires_grad=True)
+        p.grad = torch.ones(3)
+        RMSprop([p]).step()  # fused=None: falls back, no error
+        assert "could not be built or loaded" in fused.build_info()["error"]
+    finally:
+        fused._reset_for_tests()
+
+
 def test_a_compiler_without_openmp_still_builds_a_serial_kernel(monkeypatch, tmp_path):
     script = tmp_path / "cc-without-openmp"
     script.write_text("#!/bin/sh\n"
