@@ -213,6 +213,8 @@ def _dense(t: Tensor) -> bool:
 
 
 def _one_layout(tensors: list[Tensor]) -> bool:
+    if all(t.is_contiguous() for t in tensors):  # the common case, decided in C
+        return True
     first = tensors[0]
     return _dense(first) and all(t.stride() == first.stride() for t in tensors[1:])
 
@@ -261,7 +263,8 @@ def fused_update(
             tensors.append(grad_avgs[i])
         if momentum > 0:
             tensors.append(momentum_buffers[i])
-        tensors = [torch.view_as_real(t) if t.is_complex() else t for t in tensors]
+        if param.is_complex():
+            tensors = [torch.view_as_real(t) if t.is_complex() else t for t in tensors]
         if not _one_layout(tensors) or len({t.dtype for t in tensors}) != 1:
             skipped.append(i)
             continue

@@ -238,8 +238,7 @@ class RMSprop(torch.optim.Optimizer):
             params, grads, square_avgs, grad_avgs, buffers, steps = self._init_group(group)
             if not params:
                 continue
-            for step in steps:
-                step += 1
+            torch._foreach_add_(steps, 1)
             options = dict(
                 lr=group["lr"],
                 alpha=group["alpha"],
