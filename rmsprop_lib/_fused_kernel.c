@@ -75,8 +75,8 @@ DEFINE_BODY(double, sqrt)
 DEFINE_DISPATCH(float)
 DEFINE_DISPATCH(double)
 
-/* Entry points. With OpenMP, ``threads`` > 1 splits the elements into that many contiguous
- * chunks of whole cache lines. The library is linked against libgomp.so.1, which inside a
+/* Entry points. With OpenMP and ``threads`` > 1, the elements are split into one contiguous
+ * chunk of whole cache lines per thread of the team. The library is linked against libgomp.so.1, which inside a
  * torch process is torch's own OpenMP runtime: the chunks run on the same worker threads
  * as torch's operators (an OpenMP worker that is still spinning after torch's last
  * operator picks up its chunk at once, instead of competing for a core with another pool).
@@ -112,12 +112,3 @@ DEFINE_DISPATCH(double)
 
 DEFINE_ENTRY(rmsprop_step_f32, float)
 DEFINE_ENTRY(rmsprop_step_f64, double)
-
-/* 1 when this build runs chunks on OpenMP threads, 0 when it is serial. */
-int rmsprop_openmp(void) {
-#ifdef _OPENMP
-    return 1;
-#else
-    return 0;
-#endif
-}

@@ -219,21 +219,27 @@ def _one_layout(tensors: list[Tensor]) -> bool:
     return _dense(first) and all(t.stride() == first.stride() for t in tensors[1:])
 
 
-def check_fusable(params, where: str = "") -> None:
-    """Raise FusedUnavailableError unless every parameter's device and dtype can be fused."""
+def _unfusable(params, where: str = "") -> str | None:
+    """Why the parameters' devices or dtypes cannot be fused, or None when they can."""
     for i, p in enumerate(params):
         if p.device.type != "cpu":
-            raise FusedUnavailableError(
-                f"fused=True: parameter {i}{where} is on {p.device}; the fused kernel runs on CPU only")
+            return f"fused=True: parameter {i}{where} is on {p.device}; the fused kernel runs on CPU only"
         if p.dtype not in SUPPORTED_DTYPES:
-            raise FusedUnavailableError(
-                f"fused=True: parameter {i}{where} is {p.dtype}; the fused kernel supports "
-                "float32 and float64 (complex64/complex128 as their real views)")
+            return (f"fused=True: parameter {i}{where} is {p.dtype}; the fused kernel supports "
+                    "float32 and float64 (complex64/complex128 as their real views)")
+    return None
+
+
+def check_fusable(params, where: str = "") -> None:
+    """Raise FusedUnavailableError unless every parameter's device and dtype can be fused."""
+    reason = _unfusable(params, where)
+    if reason is not None:
+        raise FusedUnavailableError(reason)
 
 
 def fusable(params) -> bool:
     """Whether every parameter's device and dtype can be fused (:func:`check_fusable`, quietly)."""
-    return all(p.device.type == "cpu" and p.dtype in SUPPORTED_DTYPES for p in params)
+    return _unfusable(params) is None
 
 
 def _threads(n: int) -> int:

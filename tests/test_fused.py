@@ -254,6 +254,17 @@ def test_fused_rejects_unsupported_dtypes_naming_the_parameter(dtype):
         RMSprop(params, fused=True)
 
 
+def test_fused_rejects_another_device_and_the_default_falls_back(monkeypatch):
+    p = torch.zeros(2, device="meta", requires_grad=True)
+    with pytest.raises(fused.FusedUnavailableError,
+                       match=r"^fused=True: parameter 0 of group 0 is on meta; the fused kernel runs on CPU only$"):
+        RMSprop([p], fused=True)
+    spy = Spy(monkeypatch)
+    p.grad = torch.ones(2, device="meta")
+    RMSprop([p]).step()
+    assert spy.calls == ["foreach"]
+
+
 def test_fused_and_foreach_together_is_an_error():
     with pytest.raises(ValueError, match=r"^`fused` and `foreach` cannot be `True` together\.$"):
         RMSprop([torch.zeros(1, requires_grad=True)], fused=True, foreach=True)
