@@ -293,7 +293,6 @@ class RMSprop(Optimizer):
                 _check_capturable(params, steps)
             tensors = (params, grads, square_avgs, grad_avgs, buffers)
             implementation = _implementation(group, *tensors)
-            _increment(steps)
             options = dict(
                 lr=group["lr"],
                 alpha=group["alpha"],
@@ -309,6 +308,7 @@ class RMSprop(Optimizer):
             else:
                 rmsprop_update(*tensors, **options, foreach=implementation == "foreach",
                                differentiable=group["differentiable"])
+            _increment(steps)  # after the update: a step that raised is not counted
         return loss
 
 
