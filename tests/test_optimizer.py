@@ -312,7 +312,7 @@ def test_fused_refuses_what_torchs_fused_optimizers_refuse(kwargs, message):
 
 def test_fused_refuses_a_parameter_it_cannot_take_and_adds_no_group():
     opt = RMSprop(_one_param())
-    with pytest.raises(fused.FusedUnavailableError, match="parameter 1 of group 1 is torch.float16"):
+    with pytest.raises(fused.FusedUnavailableError, match="parameter 1 of group 1"):
         opt.add_param_group({"params": [torch.zeros(1, requires_grad=True),
                                         torch.zeros(1, dtype=torch.float16, requires_grad=True)],
                              "fused": True})
