@@ -364,6 +364,26 @@ def test_one_implementation_per_group(recorded, kwargs, expected):
     assert recorded == [(expected, len(params))]
 
 
+class _Tagged(torch.Tensor):
+    """A tensor subclass, standing in for DTensor and friends."""
+
+
+def test_a_tensor_subclass_gets_state_of_its_class_and_the_loop_like_torch(recorded):
+    param = torch.randn(3).as_subclass(_Tagged).requires_grad_()
+    twin = param.detach().clone().requires_grad_()
+    opt, reference = RMSprop([param], momentum=0.5, centered=True), torch.optim.RMSprop(
+        [twin], momentum=0.5, centered=True)
+    for step in range(3):
+        set_grads([param], step)
+        set_grads([twin], step)
+        opt.step()
+        reference.step()
+    assert recorded == [("loop", 1)] * 3
+    for key in ("square_avg", "momentum_buffer", "grad_avg"):
+        assert type(opt.state[param][key]) is _Tagged  # zeros_like keeps the class (sharding)
+    torch.testing.assert_close(param.as_subclass(torch.Tensor), twin, rtol=0, atol=0)
+
+
 @needs_compiler
 def test_fused_hands_a_group_it_cannot_take_whole_to_the_multi_tensor_update(recorded):
     params = clone_params(make_params(torch.float64))
