@@ -1,4 +1,4 @@
-r"""The RMSProp update, written once and used by both the chapter's function and the optimizer.
+r"""The general RMSProp update behind :class:`rmsprop_lib.RMSprop`, as a function over tensor lists.
 
 .. math::
 
@@ -10,14 +10,24 @@ r"""The RMSProp update, written once and used by both the chapter's function and
         \quad\text{(eps\_in\_sqrt)} \\
     \theta &\leftarrow \theta - \eta\, g / d \quad\text{or, with momentum } \mu:\quad
         b \leftarrow \mu b + g / d,\ \theta \leftarrow \theta - \eta b
+
+Two implementations, as in ``torch.optim.rmsprop``: a loop over tensors that reads like the
+formulas (``torch.optim.RMSprop``'s CPU default, operation for operation, so bit for bit), and
+a multi-tensor one over ``torch._foreach_*`` kernels. Private helpers of ``torch.optim`` are
+used where torch has them, so the two libraries group, view and convert exactly alike.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from typing import cast
 
 import torch
 from torch import Tensor
+
+# Private torch.optim helpers, used so that we behave exactly as torch.optim.RMSprop does:
+# ``_to_scalar`` turns a [1] or [1, 1] tensor lr into a 0-dim one (what the kernels accept),
+# ``_view_as_real`` views complex tensors of a list as real in place of the list items.
+from torch.optim.optimizer import Optimizer, _to_scalar, _view_as_real
 
 __all__ = ["rmsprop_update"]
 
@@ -29,7 +39,7 @@ def rmsprop_update(
     grad_avgs: list[Tensor] | None = None,
     momentum_buffers: list[Tensor] | None = None,
     *,
-    lr: float,
+    lr: float | Tensor,
     alpha: float,
     eps: float,
     weight_decay: float = 0.0,
@@ -38,109 +48,153 @@ def rmsprop_update(
     maximize: bool = False,
     eps_in_sqrt: bool = False,
     foreach: bool = False,
+    differentiable: bool = False,
 ) -> None:
     """Apply one RMSProp step in place to ``params`` and their state tensors.
 
+    Step counters are not touched: the optimizer keeps them.
+
     Args:
-        params: parameters to update (any dtype torch supports; complex ones are updated as
-            their real views, as ``torch.optim.RMSprop`` does).
-        grads: their gradients, same shapes.
+        params: parameters to update (complex ones are updated as their real views, as
+            ``torch.optim.RMSprop`` does).
+        grads: their gradients, one per parameter.
         square_avgs: moving averages of squared gradients (``v``), updated in place.
-        grad_avgs: moving averages of gradients (``m``); needed when ``centered``.
-        momentum_buffers: momentum buffers (``b``); needed when ``momentum > 0``.
-        lr, alpha, eps, weight_decay, momentum, centered, maximize: as in
-            ``torch.optim.RMSprop``; no validation happens here (the optimizer validates).
+        grad_avgs: moving averages of gradients (``m``); one per parameter when ``centered``.
+        momentum_buffers: momentum buffers (``b``); one per parameter when ``momentum > 0``.
+        lr: learning rate, a float or a 1-element tensor (shape ``[]``, ``[1]``, ``[1, 1]``).
+        alpha, eps, weight_decay, momentum, centered, maximize: as in
+            ``torch.optim.RMSprop``; their ranges are not validated here (the optimizer does).
         eps_in_sqrt: add ``eps`` inside the square root (the chapter's formula) instead of
             after it (PyTorch's).
         foreach: use the multi-tensor ``torch._foreach_*`` kernels instead of a loop over
             tensors. Both give the same numbers.
+        differentiable: keep the update differentiable for autograd (loop only, as in
+            torch: the multi-tensor kernels do not support autograd).
+
+    Raises:
+        ValueError: when the lists do not match the parameters (naming which list) or a
+            tensor ``lr`` has more than one element.
     """
-    if centered and (grad_avgs is None or len(grad_avgs) != len(params)):
-        raise ValueError("centered=True needs one grad_avg tensor per parameter")
-    if momentum > 0 and (momentum_buffers is None or len(momentum_buffers) != len(params)):
-        raise ValueError("momentum > 0 needs one momentum buffer per parameter")
-    options = dict(
-        lr=lr,
-        alpha=alpha,
-        eps=eps,
-        weight_decay=weight_decay,
-        momentum=momentum,
-        centered=centered,
-        maximize=maximize,
-        eps_in_sqrt=eps_in_sqrt,
-    )
+    n = len(params)
+    if len(grads) != n or len(square_avgs) != n:
+        raise ValueError(
+            f"rmsprop_update: got {n} params, {len(grads)} grads and {len(square_avgs)} "
+            "square_avgs; each list needs one tensor per parameter"
+        )
+    if centered and (grad_avgs is None or len(grad_avgs) != n):
+        raise ValueError("rmsprop_update: centered=True needs one grad_avg tensor per parameter")
+    if momentum > 0 and (momentum_buffers is None or len(momentum_buffers) != n):
+        raise ValueError("rmsprop_update: momentum > 0 needs one momentum buffer per parameter")
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
     update = _multi_tensor_update if foreach else _single_tensor_update
-    update(params, grads, square_avgs, grad_avgs, momentum_buffers, **options)
-
-
-def _real(tensor: Tensor) -> Tensor:
-    return torch.view_as_real(tensor) if torch.is_complex(tensor) else tensor
+    update(
+        params, grads, square_avgs, grad_avgs or [], momentum_buffers or [],
+        lr=_to_scalar(lr), alpha=alpha, eps=eps, weight_decay=weight_decay,
+        momentum=momentum, centered=centered, maximize=maximize, eps_in_sqrt=eps_in_sqrt,
+        differentiable=differentiable,
+    )
 
 
 def _single_tensor_update(
-    params, grads, square_avgs, grad_avgs, momentum_buffers,
-    *, lr, alpha, eps, weight_decay, momentum, centered, maximize, eps_in_sqrt,
-):
+    params: list[Tensor],
+    grads: list[Tensor],
+    square_avgs: list[Tensor],
+    grad_avgs: list[Tensor],
+    momentum_buffers: list[Tensor],
+    *,
+    lr: float | Tensor,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+    maximize: bool,
+    eps_in_sqrt: bool,
+    differentiable: bool,
+) -> None:
     for i, param in enumerate(params):
         grad = -grads[i] if maximize else grads[i]
         if weight_decay != 0:
             grad = grad.add(param, alpha=weight_decay)
-        param, grad, square_avg = _real(param), _real(grad), _real(square_avgs[i])
+        square_avg = square_avgs[i]
+        if torch.is_complex(param):
+            param, grad = torch.view_as_real(param), torch.view_as_real(grad)
+            square_avg = torch.view_as_real(square_avg)
 
         square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
         if centered:
-            grad_avg = _real(grad_avgs[i])
+            grad_avg = grad_avgs[i]
+            grad_avg = torch.view_as_real(grad_avg) if torch.is_complex(grad_avg) else grad_avg
             grad_avg.lerp_(grad, 1 - alpha)
             var = square_avg.addcmul(grad_avg, grad_avg, value=-1)
-            denom = var.add_(eps).sqrt_() if eps_in_sqrt else var.sqrt_().add_(eps)
         else:
-            denom = square_avg.add(eps).sqrt_() if eps_in_sqrt else square_avg.sqrt().add_(eps)
+            var = square_avg
+        if eps_in_sqrt:
+            denom = var.add(eps).sqrt_()
+        else:
+            # sqrt's backward needs its output, so autograd forbids adding eps in place then.
+            denom = var.sqrt_() if centered else var.sqrt()
+            denom = denom.add(eps) if differentiable else denom.add_(eps)
 
         if momentum > 0:
-            buf = _real(momentum_buffers[i])
+            buf = momentum_buffers[i]
+            buf = torch.view_as_real(buf) if torch.is_complex(buf) else buf
             buf.mul_(momentum).addcdiv_(grad, denom)
             param.add_(buf, alpha=-lr)
         else:
             param.addcdiv_(grad, denom, value=-lr)
 
 
-def _group_by_device_and_dtype(*lists):
-    """Split parallel tensor lists into groups that share device and dtype (foreach needs it)."""
-    groups = defaultdict(lambda: tuple([] for _ in lists))
-    for i, param in enumerate(lists[0]):
-        group = groups[(param.device, param.dtype)]
-        for out, tensors in zip(group, lists):
-            if tensors is not None:
-                out.append(tensors[i])
-    return [tuple(g if src is not None else None for g, src in zip(group, lists))
-            for group in groups.values()]
-
-
 def _multi_tensor_update(
-    params, grads, square_avgs, grad_avgs, momentum_buffers,
-    *, lr, alpha, eps, weight_decay, momentum, centered, maximize, eps_in_sqrt,
-):
+    params: list[Tensor],
+    grads: list[Tensor],
+    square_avgs: list[Tensor],
+    grad_avgs: list[Tensor],
+    momentum_buffers: list[Tensor],
+    *,
+    lr: float | Tensor,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+    maximize: bool,
+    eps_in_sqrt: bool,
+    differentiable: bool,
+) -> None:
     if not params:
         return
-    for params_, grads_, square_avgs_, grad_avgs_, buffers_ in _group_by_device_and_dtype(
-        params, grads, square_avgs, grad_avgs if centered else None,
-        momentum_buffers if momentum > 0 else None,
-    ):
-        params_, square_avgs_ = [_real(t) for t in params_], [_real(t) for t in square_avgs_]
-        grads_ = [_real(t) for t in grads_]
+    if differentiable:
+        raise AssertionError("_foreach ops don't support autograd")  # torch's own message
+    # Private torch helper (also used by torch.optim.RMSprop): one bucket per device and dtype.
+    buckets = Optimizer._group_tensors_by_device_and_dtype(
+        [params, grads, square_avgs, grad_avgs, momentum_buffers]  # type: ignore[list-item]
+    )
+    for (params_, grads_, square_avgs_, grad_avgs_, buffers_), _ in buckets.values():
+        p_ = cast(list[Tensor], params_)
+        g_ = cast(list[Tensor], grads_)
+        v_ = cast(list[Tensor], square_avgs_)
+        m_ = cast(list[Tensor], grad_avgs_)
+        b_ = cast(list[Tensor], buffers_)
+        if any(torch.is_complex(t) for t in p_):
+            _view_as_real(p_, g_, v_, *([b_] if momentum > 0 else []),
+                          *([m_] if centered else []))
         if maximize:
-            grads_ = torch._foreach_neg(grads_)
+            g_ = torch._foreach_neg(g_)  # type: ignore[assignment]
         if weight_decay != 0:
-            grads_ = torch._foreach_add(grads_, params_, alpha=weight_decay)
+            if maximize:  # g_ is already our own copy
+                torch._foreach_add_(g_, p_, alpha=weight_decay)
+            else:
+                g_ = torch._foreach_add(g_, p_, alpha=weight_decay)  # type: ignore[assignment]
 
-        torch._foreach_mul_(square_avgs_, alpha)
-        torch._foreach_addcmul_(square_avgs_, grads_, grads_, value=1 - alpha)
+        torch._foreach_mul_(v_, alpha)
+        torch._foreach_addcmul_(v_, g_, g_, value=1 - alpha)
         # One temporary per parameter, as in the loop: ``denom`` starts as a copy (the centered
         # variance, or the first operation on v) and is finished in place.
         if centered:
-            grad_avgs_ = [_real(t) for t in grad_avgs_]
-            torch._foreach_lerp_(grad_avgs_, grads_, 1 - alpha)
-            denom = torch._foreach_addcmul(square_avgs_, grad_avgs_, grad_avgs_, value=-1)
+            torch._foreach_lerp_(m_, g_, 1 - alpha)
+            denom = torch._foreach_addcmul(v_, m_, m_, value=-1)
             if eps_in_sqrt:
                 torch._foreach_add_(denom, eps)
                 torch._foreach_sqrt_(denom)
@@ -148,16 +202,15 @@ def _multi_tensor_update(
                 torch._foreach_sqrt_(denom)
                 torch._foreach_add_(denom, eps)
         elif eps_in_sqrt:
-            denom = torch._foreach_add(square_avgs_, eps)
+            denom = torch._foreach_add(v_, eps)
             torch._foreach_sqrt_(denom)
         else:
-            denom = torch._foreach_sqrt(square_avgs_)
+            denom = torch._foreach_sqrt(v_)
             torch._foreach_add_(denom, eps)
 
         if momentum > 0:
-            buffers_ = [_real(t) for t in buffers_]
-            torch._foreach_mul_(buffers_, momentum)
-            torch._foreach_addcdiv_(buffers_, grads_, denom)
-            torch._foreach_add_(params_, buffers_, alpha=-lr)
+            torch._foreach_mul_(b_, momentum)
+            torch._foreach_addcdiv_(b_, g_, denom)
+            torch._foreach_add_(p_, b_, alpha=-lr)  # a tensor lr is read with .item(), as in torch
         else:
-            torch._foreach_addcdiv_(params_, grads_, denom, value=-lr)
+            torch._foreach_addcdiv_(p_, g_, denom, value=-lr)

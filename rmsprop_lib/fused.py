@@ -286,3 +286,31 @@ def fused_update(
         n = tensors[0].numel()
         function(*pointers, n, *scalars, flags, _threads(n))
     return skipped
+
+
+# --- Temporary shim (optimizer branch) -------------------------------------------------------
+# The optimizer codes against ``unfusable_reason`` from the fused branch's new interface; this
+# minimal version lets the optimizer branch run until that branch is merged, and is to be
+# replaced by the fused branch's fused.py at merge.
+def unfusable_reason(params, grads, square_avgs, grad_avgs, momentum_buffers,
+                     *, centered: bool, momentum: float) -> str | None:
+    """Why this group cannot go to the kernel now (shapes, dtypes, devices, layouts), or None."""
+    reason = _unfusable(params)
+    if reason is not None:
+        return reason
+    for i, param in enumerate(params):
+        tensors = [param, grads[i], square_avgs[i]]
+        if centered:
+            tensors.append(grad_avgs[i])
+        if momentum > 0:
+            tensors.append(momentum_buffers[i])
+        if any(type(t) not in (torch.Tensor, torch.nn.Parameter) for t in tensors):
+            return f"parameter {i}: a tensor subclass"
+        if any(t.shape != param.shape or t.dtype != param.dtype or t.device != param.device
+               or t.layout != torch.strided for t in tensors):
+            return f"parameter {i}: its gradient or state differs in shape, dtype or device"
+        if param.is_complex():
+            tensors = [torch.view_as_real(t) for t in tensors]
+        if not _one_layout(tensors):
+            return f"parameter {i}: its gradient or state has another memory layout"
+    return None

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Literal
 
 import torch
+from torch import Tensor
+
+# Private torch.optim helpers, used so that option handling is torch's own:
+# ``_default_to_fused_or_foreach`` is how torch picks foreach for ``foreach=None``;
+# ``_get_scalar_dtype`` is the dtype of the ``step`` counter; ``_use_grad_for_differentiable``
+# runs ``step`` with autograd on exactly when ``differentiable=True``;
+# ``_get_capturable_supported_devices`` lists the devices where ``capturable=True`` can run.
+from torch.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    _default_to_fused_or_foreach,
+    _get_capturable_supported_devices,
+    _get_scalar_dtype,
+    _use_grad_for_differentiable,
+)
 
 from . import fused as _fused
 from .functional import rmsprop_update
 
 __all__ = ["RMSprop"]
 
-
-def _scalar_dtype() -> torch.dtype:
-    # The dtype torch.optim uses for the ``step`` counter.
-    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+Implementation = Literal["fused", "foreach", "loop"]
 
 
-class RMSprop(torch.optim.Optimizer):
-    r"""RMSProp, a drop-in for ``torch.optim.RMSprop``: the same update, options and state.
-
-    With ``foreach=False`` it is step for step bit-identical to ``torch.optim.RMSprop``
-    (unless ``eps_in_sqrt=True``); by default it runs a fused kernel equal to it to rounding.
+class RMSprop(Optimizer):
+    r"""RMSProp, a drop-in for ``torch.optim.RMSprop``: the same signature, defaults, update and state.
 
     With learning rate :math:`\eta` (``lr``), smoothing constant :math:`\alpha` (``alpha``, the
     chapter's :math:`\gamma`), weight decay :math:`\lambda`, momentum :math:`\mu` and
@@ -40,6 +50,11 @@ class RMSprop(torch.optim.Optimizer):
 
     where :math:`v_0 = m_0 = b_0 = 0` and the sign of the gradient is minus when ``maximize``.
 
+    By default (``foreach=None``, ``fused=None``) it runs exactly what ``torch.optim.RMSprop``
+    runs: on CPU the per-tensor loop, operation for operation, so the parameters and every
+    state tensor are bit-identical to torch's after every step. Nothing is compiled unless
+    ``fused=True`` is asked for.
+
     .. warning::
         **Where ε goes.** PyTorch adds ε *after* the square root, :math:`\sqrt{v_t} + \epsilon`;
         the book's chapter (like TensorFlow, Keras and optax by default) adds it *inside*,
@@ -47,9 +62,20 @@ class RMSprop(torch.optim.Optimizer):
         replacement; ``eps_in_sqrt=True`` gives the chapter's formula. The two differ most while
         :math:`v_t` is small compared with ε.
 
+    **Asking for speed.** ``foreach=True`` runs torch's multi-tensor kernels (the same numbers
+    as the loop); ``fused=True`` runs the whole update as one pass over memory with a small C
+    kernel (CPU; float32, float64 and complex), equal to the loop to rounding. ``fused=True``
+    builds the kernel in the constructor (cached on disk; :func:`rmsprop_lib.fused.build_info`
+    says what that cost) and raises :class:`~rmsprop_lib.fused.FusedUnavailableError` saying
+    why when it cannot: no C compiler, a parameter on another device, of another dtype, or a
+    tensor subclass such as a DTensor. A group whose tensors cannot go to the kernel at a step
+    (for example a gradient laid out differently from its parameter) is updated whole by the
+    multi-tensor path instead.
+
     Args:
-        params: iterable of parameters or of parameter-group dicts.
-        lr: learning rate :math:`\eta` (default 1e-2), at least 0.
+        params: iterable of parameters (or named parameters) or of parameter-group dicts.
+        lr: learning rate :math:`\eta` (default 1e-2), at least 0 and finite; a float or a
+            1-element tensor.
         alpha: smoothing constant :math:`\alpha` (default 0.99), in [0, 1]. Torch accepts
             values above 1, where :math:`v_t` is no longer an average and grows without
             bound; this class rejects them. ``alpha=1`` is allowed (the state then stays 0).
@@ -66,35 +92,25 @@ class RMSprop(torch.optim.Optimizer):
             nothing clamps it, so the square root gives NaN in the default placement. With
             ``eps_in_sqrt=True`` such values are absorbed by ε as long as they stay above
             :math:`-\epsilon`.
+        capturable: as in torch, for CUDA-graph capture (default False). On a device that
+            cannot capture (the CPU among them) ``step`` raises torch's ``AssertionError``.
+        foreach: use the multi-tensor implementation (default None: torch's choice, the
+            loop on CPU and the multi-tensor kernels on CUDA-like devices).
         maximize: maximize the objective instead of minimizing it (default False).
-        foreach: use the multi-tensor implementation. ``None`` (the default) leaves the
-            choice to ``fused``: see below. Loop and multi-tensor give the same numbers,
-            and the loop (``foreach=False``) is ``torch.optim.RMSprop``'s CPU default, bit
-            for bit.
-        fused: run the whole update, every option included, as one pass over memory per
-            parameter with a small compiled C kernel (CPU, float32/float64 and complex as
-            real views); about 4× faster than torch's default on large parameters (see the
-            book's performance appendix). ``True`` compiles the kernel in the constructor
-            (once per machine: it is cached on disk, and
-            :func:`rmsprop_lib.fused.build_info` reports what that cost) and raises
-            :class:`~rmsprop_lib.fused.FusedUnavailableError` saying why when it cannot be
-            built (no C compiler) or a parameter is on another device or of another dtype.
-            ``None`` (the default) fuses when it can: with ``foreach`` also ``None``, a
-            group whose parameters can be fused uses the kernel (compiled at the first
-            step), and otherwise falls back to the multi-tensor update, without an error
-            (``build_info()["error"]`` says why). ``False``, or an explicit ``foreach``,
-            never fuses; ``fused=False`` with ``foreach=None`` is torch's CPU default, the
-            per-tensor loop. The kernel agrees with the loop to rounding, not bit for bit
-            (torch's kernels fuse some multiply-adds and their square roots are not always
-            correctly rounded); pass ``foreach=False`` to reproduce ``torch.optim.RMSprop`` exactly.
-            A parameter whose gradient has a different memory layout from it is updated
-            without the kernel.
-        eps_in_sqrt: put ε inside the square root, as the chapter does (default False).
+        differentiable: let autograd flow through the step (default False), as in torch;
+            runs the loop.
+        fused: keyword only. ``True`` runs the fused C kernel (see above); ``None`` (the
+            default) and ``False`` never fuse, as in torch.
+        eps_in_sqrt: keyword only. Put ε inside the square root, as the chapter does
+            (default False).
 
     State per parameter (created at its first step with a gradient, as in torch, so
     ``state_dict`` files load into either class): ``step`` (0-dim tensor), ``square_avg``
     (:math:`v`), ``momentum_buffer`` (:math:`b`, when momentum > 0) and ``grad_avg``
-    (:math:`m`, when centered).
+    (:math:`m`, when centered). ``load_state_dict`` accepts everything torch's accepts
+    (a numeric ``step``, groups lacking newer keys); a state tensor whose shape, dtype or
+    layout does not fit its parameter is refused with a ``ValueError`` naming the group,
+    the parameter and the key, and the optimizer keeps its previous state.
 
     References:
         Tieleman, T. & Hinton, G. (2012). Lecture 6.5, "rmsprop: Divide the gradient by a
@@ -104,20 +120,24 @@ class RMSprop(torch.optim.Optimizer):
 
     def __init__(
         self,
-        params,
-        lr: float = 1e-2,
+        params: ParamsT,
+        lr: float | Tensor = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
-        maximize: bool = False,
+        capturable: bool = False,
         foreach: bool | None = None,
-        fused: bool | None = None,
+        maximize: bool = False,
+        differentiable: bool = False,
         *,
+        fused: bool | None = None,
         eps_in_sqrt: bool = False,
     ) -> None:
-        # The first five checks and their messages are torch's, in torch's order.
+        # These six checks and their messages are torch's, in torch's order.
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -141,95 +161,126 @@ class RMSprop(torch.optim.Optimizer):
             )
         if not math.isfinite(lr):
             raise ValueError(f"Invalid learning rate: {lr} (must be finite)")
-        if fused and foreach:
-            raise ValueError("`fused` and `foreach` cannot be `True` together.")
-        defaults = dict(
-            lr=lr,
-            alpha=alpha,
-            eps=eps,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            centered=centered,
-            maximize=maximize,
-            foreach=foreach,
-            fused=fused,
-            eps_in_sqrt=eps_in_sqrt,
-        )
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "alpha": alpha,
+            "eps": eps,
+            "centered": centered,
+            "weight_decay": weight_decay,
+            "capturable": capturable,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "fused": fused,
+            "eps_in_sqrt": eps_in_sqrt,
+        }
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict) -> None:
-        """Add a group; with ``fused=True`` its parameters are checked and the kernel built."""
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group; with ``fused=True`` its parameters are checked and the kernel built.
+
+        On any error the group is not added.
+        """
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        if group.get("fused"):
-            if group.get("foreach"):
-                raise ValueError("`fused` and `foreach` cannot be `True` together.")
-            where = f" of group {len(self.param_groups) - 1}"
-            try:
-                _fused.check_fusable(group["params"], where=where)
-                _fused.load_kernel()  # build now: errors and compile time surface here
-            except Exception:
-                self.param_groups.pop()  # leave no half-added group behind
-                raise
+        if not group["fused"]:
+            return
+        try:
+            # torch's fused optimizers (Adam) raise these two, with these messages.
+            if group["differentiable"]:
+                raise RuntimeError("`fused` does not support `differentiable`")
+            if group["foreach"]:
+                raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+            _fused.check_fusable(group["params"], where=f" of group {len(self.param_groups) - 1}")
+            _fused.load_kernel()  # build now: errors and compile time surface here
+        except Exception:
+            self.param_groups.pop()  # leave no half-added group behind
+            raise
 
-    def __setstate__(self, state):
-        # Accept torch.optim.RMSprop state dicts, whose groups lack our keys.
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # What torch.optim.RMSprop.__setstate__ does (defaults for keys that older state
+        # dicts lack, a numeric ``step`` made a tensor), plus our two keys.
         super().__setstate__(state)
         for group in self.param_groups:
             group.setdefault("momentum", 0)
             group.setdefault("centered", False)
-            group.setdefault("maximize", False)
             group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
             group.setdefault("fused", None)
             group.setdefault("eps_in_sqrt", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                if "step" in p_state and not torch.is_tensor(p_state["step"]):
+                    p_state["step"] = torch.tensor(
+                        float(p_state["step"]),
+                        dtype=_get_scalar_dtype(is_fused=group["fused"]),
+                        device=p.device if group["capturable"] else None,
+                    )
 
-    def _init_group(self, group):
-        """Collect the parameters that have a gradient, creating their state on first use."""
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state dict (ours or ``torch.optim.RMSprop``'s), refusing one that does not fit.
+
+        Raises:
+            ValueError: a state tensor's shape, dtype or layout does not fit its parameter
+                (a checkpoint of another model); the message names the group, the
+                parameter and the key. The optimizer's state is then left as it was.
+        """
+        previous_state, previous_groups = self.state, self.param_groups
+        super().load_state_dict(state_dict)
+        try:
+            for g, group in enumerate(self.param_groups):
+                for i, p in enumerate(group["params"]):
+                    _check_state(self.state.get(p, {}), p, f"parameter {i} of group {g}")
+        except ValueError:
+            self.state, self.param_groups = previous_state, previous_groups
+            raise
+
+    def _init_group(
+        self,
+        group: dict[str, Any],
+    ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
+        """The parameters that have a gradient, with their state (created on first use)."""
         params, grads, square_avgs, grad_avgs, buffers, steps = [], [], [], [], [], []
+        momentum, centered = group["momentum"] > 0, group["centered"]
         for p in group["params"]:
             if p.grad is None:
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError("RMSprop does not support sparse gradients")
             state = self.state[p]
-            if len(state) == 0:
-                state["step"] = torch.zeros((), dtype=_scalar_dtype())
+            if "square_avg" not in state:
+                state["step"] = torch.zeros(
+                    (),
+                    dtype=_get_scalar_dtype(is_fused=group["fused"]),
+                    device=p.device if group["capturable"] else None,
+                )
+                # zeros_like: a sharded parameter (DTensor) gets sharded state.
                 state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                if group["momentum"] > 0:
-                    state["momentum_buffer"] = torch.zeros_like(
-                        p, memory_format=torch.preserve_format
-                    )
-                if group["centered"]:
-                    state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            elif "step" not in state:  # a loaded state without its counter restarts it
+                state["step"] = torch.zeros((), dtype=_get_scalar_dtype(is_fused=group["fused"]))
+            # A loaded state may lack a buffer this group now needs (momentum or centered
+            # switched on): it starts from zero, as it would have at the first step.
+            if momentum and "momentum_buffer" not in state:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            if centered and "grad_avg" not in state:
+                state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             params.append(p)
             grads.append(p.grad)
             square_avgs.append(state["square_avg"])
             steps.append(state["step"])
-            if group["momentum"] > 0:
+            if momentum:
                 buffers.append(state["momentum_buffer"])
-            if group["centered"]:
+            if centered:
                 grad_avgs.append(state["grad_avg"])
         return params, grads, square_avgs, grad_avgs, buffers, steps
 
-    @staticmethod
-    def _fuses(group, params) -> bool:
-        """Whether this group's step runs the fused kernel (``fused=None`` fuses when it can)."""
-        if group["fused"] is None and group["foreach"] is None:
-            return _fused.fusable(params) and _fused.available()
-        return bool(group["fused"])
-
-    @staticmethod
-    def _foreach(group, params) -> bool:
-        """Multi-tensor or per-tensor for what is not fused, with torch's choice for ``None``."""
-        if group["foreach"] is not None:
-            return group["foreach"]
-        if group["fused"] is None:
-            return True  # the fallback of "fuse when you can"
-        return params[0].device.type != "cpu"  # torch's default: the loop on CPU
-
-    @torch.no_grad()
-    def step(self, closure=None):
+    @_use_grad_for_differentiable
+    def step(self, closure=None):  # type: ignore[override]
         """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
+        self._accelerator_graph_capture_health_check()
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -238,7 +289,10 @@ class RMSprop(torch.optim.Optimizer):
             params, grads, square_avgs, grad_avgs, buffers, steps = self._init_group(group)
             if not params:
                 continue
-            torch._foreach_add_(steps, 1)
+            if group["capturable"] and not torch.compiler.is_compiling():
+                _check_capturable(params, steps)
+            tensors = (params, grads, square_avgs, grad_avgs, buffers)
+            implementation = _implementation(group, *tensors)
             options = dict(
                 lr=group["lr"],
                 alpha=group["alpha"],
@@ -249,11 +303,104 @@ class RMSprop(torch.optim.Optimizer):
                 maximize=group["maximize"],
                 eps_in_sqrt=group["eps_in_sqrt"],
             )
-            state_lists = (params, grads, square_avgs, grad_avgs, buffers)
-            if self._fuses(group, params):
-                left = _fused.fused_update(*state_lists, **options)
-                if not left:
-                    continue
-                state_lists = tuple([t[i] for i in left] if t else t for t in state_lists)
-            rmsprop_update(*state_lists, **options, foreach=self._foreach(group, params))
+            if implementation == "fused":
+                _fused.fused_update(*tensors, **options)
+            else:
+                rmsprop_update(*tensors, **options, foreach=implementation == "foreach",
+                               differentiable=group["differentiable"])
+            _increment(steps)  # after the update: a step that raised is not counted
         return loss
+
+
+def _implementation(
+    group: dict[str, Any],
+    params: list[Tensor],
+    grads: list[Tensor],
+    square_avgs: list[Tensor],
+    grad_avgs: list[Tensor],
+    buffers: list[Tensor],
+) -> Implementation:
+    """How this step updates the group: the one place where the implementation is chosen.
+
+    ========  ==========  =================================================  ==========
+    fused     foreach     the group's tensors                                runs
+    ========  ==========  =================================================  ==========
+    True      not True    the kernel takes them (:func:`fused.unfusable_reason`)  fused
+    True      not True    they cannot go to the kernel (layouts, dtypes...)  foreach
+    not True  True        any (torch raises if ``differentiable``)           foreach
+    not True  False       any                                                loop
+    not True  None        plain tensors on a CUDA-like device, and not       foreach
+                          ``differentiable`` (torch's
+                          ``_default_to_fused_or_foreach``)
+    not True  None        otherwise: CPU, ``differentiable``, tensor         loop
+                          subclasses such as DTensor
+    ========  ==========  =================================================  ==========
+
+    ``fused=True`` together with ``foreach=True`` or ``differentiable=True``, or with
+    parameters that can never be fused, is refused when the group is added. The fused path
+    takes a whole group or hands the whole group to the multi-tensor update.
+    """
+    if group["fused"]:
+        reason = _fused.unfusable_reason(
+            params, grads, square_avgs, grad_avgs, buffers,
+            centered=group["centered"], momentum=group["momentum"],
+        )
+        return "fused" if reason is None else "foreach"
+    foreach = group["foreach"]
+    if foreach is None:
+        _, foreach = _default_to_fused_or_foreach(params, group["differentiable"], use_fused=False)
+    return "foreach" if foreach else "loop"
+
+
+def _increment(steps: list[Tensor]) -> None:
+    """Add 1 to the step counters as torch does (one wrapped 1 for CPU counters)."""
+    if steps[0].is_cpu and not torch.compiler.is_compiling():
+        torch._foreach_add_(steps, torch.tensor(1.0, device="cpu"), alpha=1.0)
+    else:
+        torch._foreach_add_(steps, 1)
+
+
+def _check_capturable(params: list[Tensor], steps: list[Tensor]) -> None:
+    """torch's check (and message) for ``capturable=True``: only capturable devices."""
+    supported = _get_capturable_supported_devices()
+    if not all(p.device.type == s.device.type and p.device.type in supported
+               for p, s in zip(params, steps)):
+        raise AssertionError(
+            "If capturable=True, params and state_steps must be on supported devices: "
+            f"{supported}."
+        )
+
+
+def _check_state(state: dict[str, Any], param: Tensor, where: str) -> None:
+    """Refuse a loaded state that does not fit its parameter, naming ``where`` and the key.
+
+    ``Optimizer.load_state_dict`` has already moved every tensor to the parameter's device
+    and cast floating-point ones to its dtype; shapes, layouts and the dtype of the state
+    of a complex parameter are what remain to check.
+    """
+    for key in ("square_avg", "momentum_buffer", "grad_avg"):
+        if key not in state:
+            continue
+        value = state[key]
+        problem = None
+        if not isinstance(value, Tensor):
+            problem = f"is a {type(value).__name__}, not a tensor"
+        elif value.shape != param.shape:
+            problem = f"has shape {list(value.shape)} but the parameter has shape {list(param.shape)}"
+        elif value.dtype != param.dtype:
+            problem = f"has dtype {value.dtype} but the parameter has dtype {param.dtype}"
+        elif value.layout != param.layout:
+            problem = f"has layout {value.layout} but the parameter has layout {param.layout}"
+        elif value.device != param.device:
+            problem = f"is on {value.device} but the parameter is on {param.device}"
+        if problem is not None:
+            raise ValueError(
+                f"RMSprop.load_state_dict: the state of {where}: {key!r} {problem} "
+                "(is this checkpoint from another model?)"
+            )
+    step = state.get("step")
+    if step is not None and (not isinstance(step, Tensor) or step.numel() != 1):
+        raise ValueError(
+            f"RMSprop.load_state_dict: the state of {where}: 'step' must be a number or a "
+            f"1-element tensor, got {step!r}"
+        )

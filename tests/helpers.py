@@ -1,0 +1,101 @@
+"""Helpers shared by the optimizer tests: parameters, gradients, side-by-side stepping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sysconfig
+
+import pytest
+import torch
+
+# The configurations PyTorch's own optimizer suite uses for RMSprop (optim_inputs_func_rmsprop).
+CONFIGS = [
+    {},
+    {"lr": 1e-3},
+    {"weight_decay": 0.1},
+    {"maximize": True},
+    {"centered": True, "weight_decay": 0.1},
+    {"maximize": True, "weight_decay": 0.1},
+    {"weight_decay": 0.1, "centered": True, "momentum": 0.1},
+    {"weight_decay": 0.1, "centered": True, "momentum": 0.1, "maximize": True},
+]
+IDS = ["default", "lr", "wd", "maximize", "centered-wd", "maximize-wd", "wd-centered-momentum", "all"]
+# For results equal "to rounding" (the fused kernel against the loop).
+TOL = {torch.float64: dict(rtol=1e-12, atol=1e-12), torch.float32: dict(rtol=1.3e-6, atol=1e-5)}
+
+
+def _have_compiler() -> bool:
+    cc = os.environ.get("CC") or (sysconfig.get_config_var("CC") or "cc")
+    return shutil.which(cc.split()[0]) is not None
+
+
+# Tests of fused=True need a C compiler; under CI=true they run regardless (and fail without one).
+needs_compiler = pytest.mark.skipif(
+    os.environ.get("CI") != "true" and not _have_compiler(),
+    reason="no C compiler: the fused kernel cannot be built here",
+)
+
+
+def make_params(dtype: torch.dtype, seed: int = 0) -> list[torch.Tensor]:
+    """A matrix, a vector, a 0-dim tensor and a non-contiguous (transposed) matrix."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(4, 3, dtype=dtype, generator=g)
+    return [
+        torch.randn(3, 5, dtype=dtype, generator=g),
+        torch.randn(7, dtype=dtype, generator=g),
+        torch.randn((), dtype=dtype, generator=g),
+        base.t().contiguous().t(),  # a non-contiguous (column-major) layout
+    ]
+
+
+def clone_params(params: list[torch.Tensor]) -> list[torch.Tensor]:
+    return [p.detach().clone().requires_grad_() for p in params]
+
+
+def set_grads(params: list[torch.Tensor], step: int, seed: int = 1) -> None:
+    """Deterministic gradients laid out like their parameters; parameter 1 has none at steps 2 and 5."""
+    g = torch.Generator().manual_seed(seed * 1000 + step)
+    for i, p in enumerate(params):
+        if i == 1 and step in (2, 5):
+            p.grad = None
+        else:
+            grad = torch.randn(p.shape, dtype=p.dtype, generator=g)
+            p.grad = torch.empty_like(p).copy_(grad)
+
+
+def step_side_by_side(first, first_params, second, second_params, steps, after_each=None):
+    """Give both parameter sets the same gradients and step both optimizers ``steps`` times."""
+    for step in range(steps):
+        set_grads(first_params, step)
+        set_grads(second_params, step)
+        first.step()
+        second.step()
+        if after_each is not None:
+            after_each()
+
+
+def assert_identical(ours_opt, ours, theirs_opt, theirs) -> None:
+    """Parameters and every state tensor equal bit for bit (NaN where NaN), same keys and dtypes."""
+    for p, q in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0, equal_nan=True)
+        s, t = ours_opt.state.get(p, {}), theirs_opt.state.get(q, {})
+        assert s.keys() == t.keys()
+        for key in s:
+            assert s[key].dtype == t[key].dtype, key
+            torch.testing.assert_close(s[key], t[key], rtol=0, atol=0, equal_nan=True)
+
+
+def assert_close_states(ours_opt, ours, theirs_opt, theirs, dtype) -> None:
+    """Parameters and every state tensor equal to rounding (``TOL``), same keys."""
+    for p, q in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(p, q, **TOL[dtype])
+        s, t = ours_opt.state.get(p, {}), theirs_opt.state.get(q, {})
+        assert s.keys() == t.keys()
+        for key in s:
+            torch.testing.assert_close(s[key], t[key], **TOL[dtype])
+
+
+def use_session_kernel_cache(tmp_path_factory) -> None:
+    """Point the kernel cache at the session's temporary directory (never ~/.cache)."""
+    os.environ.setdefault("RMSPROP_LIB_CACHE", str(tmp_path_factory.getbasetemp() / "kernel-cache"))
