@@ -1,4 +1,4 @@
-"""The chapter's download: a zip that runs where only Python, torch and matplotlib are installed."""
+"""The chapter's download: a zip that runs where only Python, torch and matplotlib exist."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ HIDDEN_OUTPUT = {"remove-cell", "remove-output", "remove-stdout"}
 MYST_NB_IMPORT = re.compile(r"^\s*(?:from|import)\s+myst_nb\b", re.MULTILINE)
 
 
+def no_includes(path, options):
+    raise AssertionError(f"unexpected literalinclude of {path}")
+
+
 def load_extension():
     spec = importlib.util.spec_from_file_location(
         "notebook_download", ROOT / "book" / "_ext" / "notebook_download.py")
@@ -37,7 +41,7 @@ def load_extension():
 
 
 def stdout_by_cell(notebook) -> list[str]:
-    """What each code cell printed to stdout (cells that printed nothing left out), timings aside."""
+    """What each code cell printed to stdout (silent cells left out), timings aside."""
     printed = []
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code" or HIDDEN_OUTPUT & set(cell["metadata"].get("tags", [])):
@@ -81,8 +85,9 @@ def bare_python(tmp_path_factory) -> Path:
     env_dir = tmp_path_factory.mktemp("bare") / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
     python = env_dir / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True, capture_output=True, text=True).stdout.strip()
     shared = [p for p in site.getsitepackages() if Path(p).is_dir()]
     (Path(purelib) / "shared.pth").write_text("\n".join(shared) + "\n", encoding="utf-8")
     # A reader's machine has no MyST-NB; this environment does, so hide it from the kernel.
@@ -111,8 +116,8 @@ def test_bare_python_lacks_rmsprop_lib_and_myst_nb_but_has_torch(bare_python, tm
     assert proc.returncode == 0, proc.stderr
 
 
-def test_downloaded_notebook_runs_without_installing_anything(built_book, archive, shipped_notebook,
-                                                              bare_python, tmp_path):
+def test_downloaded_notebook_runs_without_installing_anything(
+        built_book, archive, shipped_notebook, bare_python, tmp_path):
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -168,8 +173,8 @@ def test_zip_written_again_from_its_entries_is_the_same_bytes(built_book, archiv
 
 
 def test_cell_ids_come_from_content_not_from_the_executed_notebook(built_book, shipped_notebook):
-    executed = nbformat.read(built_book.root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb",
-                             as_version=4)
+    executed = nbformat.read(
+        built_book.root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb", as_version=4)
     shipped = [cell.id for cell in shipped_notebook.cells]
     assert len(set(shipped)) == len(shipped)
     assert [cell.id for cell in executed.cells] != shipped   # MyST-NB's ids are random
@@ -177,14 +182,14 @@ def test_cell_ids_come_from_content_not_from_the_executed_notebook(built_book, s
     scrambled = nbformat.from_dict(shipped_notebook)
     for n, cell in enumerate(scrambled.cells):
         cell.id = f"random-{n}"
-    assert [cell.id for cell in ext.standalone_notebook(scrambled, None).cells] == shipped
+    assert [cell.id for cell in ext.standalone_notebook(scrambled, no_includes).cells] == shipped
 
 
 def test_identical_cells_get_distinct_ids():
     ext = load_extension()
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
                                                nbformat.v4.new_code_cell("x = 1")])
-    first, second = (cell.id for cell in ext.standalone_notebook(notebook, None).cells)
+    first, second = (cell.id for cell in ext.standalone_notebook(notebook, no_includes).cells)
     assert first != second
 
 
@@ -205,7 +210,7 @@ def test_any_other_myst_nb_import_is_refused_with_the_cell_named():
         nbformat.v4.new_code_cell("from myst_nb import glue"),
         nbformat.v4.new_code_cell("import myst_nb\nmyst_nb.glue('x', 1)")])
     with pytest.raises(ext.DownloadError, match=r"^code cell 1 imports myst_nb"):
-        ext.standalone_notebook(notebook, None)
+        ext.standalone_notebook(notebook, no_includes)
 
 
 def test_download_reveals_no_path_of_the_building_machine(built_book, archive):
@@ -224,3 +229,24 @@ def test_page_links_the_zip_in_its_text_and_download_menu(built_book):
     menu = soup.select_one(".dropdown-download-buttons a.btn-download-zip-button")
     assert menu is not None and menu["href"] == "rmsprop.zip"
     assert (built_book.html / "book" / text_link["href"]).is_file()
+
+
+def test_literalinclude_becomes_the_code_it_shows_with_its_options_read_as_myst_does():
+    ext = load_extension()
+    calls = []
+
+    def resolve(path, options):
+        calls.append((path, options))
+        return "#define BODY 1\n\n"
+
+    source = ('Text.\n\n```{literalinclude} ../rmsprop_lib/_fused_kernel.c\n:language: c\n'
+              ':start-at: "#define BODY"\n:dedent: 4\n```\n\nMore.')
+    assert ext.expand_literalincludes(source, resolve) == "Text.\n\n```c\n#define BODY 1\n```\n\nMore."
+    assert calls == [("../rmsprop_lib/_fused_kernel.c",
+                      {"language": "c", "start-at": "#define BODY", "dedent": 4})]
+
+
+def test_machine_paths_are_found_only_as_whole_path_components():
+    ext = load_extension()
+    files = {"a.ipynb": b'"see /home/ann/book/x.py"', "b.md": b"/home/anna/x"}
+    assert ext.leaked_paths(files, ["/home/ann"]) == ["a.ipynb: /home/ann"]

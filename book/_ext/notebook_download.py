@@ -38,7 +38,7 @@ import posixpath
 import re
 import sys
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import nbformat
@@ -101,6 +101,10 @@ class DownloadError(Exception):
     """A page's notebook cannot be published as a standalone download."""
 
 
+Resolver = Callable[[str, dict[str, object]], str]
+"""Returns the text a ``literalinclude`` shows, given its argument and options."""
+
+
 # --- the notebook ---------------------------------------------------------------------------
 
 def replace_glue_import(source: str) -> str:
@@ -108,7 +112,7 @@ def replace_glue_import(source: str) -> str:
     return GLUE_IMPORT.sub(lambda _: GLUE_STANDIN, source)
 
 
-def expand_literalincludes(source: str, resolve) -> str:
+def expand_literalincludes(source: str, resolve: Resolver) -> str:
     """``source`` with each ``literalinclude`` directive replaced by the code it includes.
 
     ``resolve(path, options)`` returns the included text for the directive's argument and
@@ -121,7 +125,8 @@ def expand_literalincludes(source: str, resolve) -> str:
             value = yaml.safe_load(raw) if raw.strip() else None  # as MyST reads option values
             options[name] = value if name == "dedent" or value is None else str(value)
         text = resolve(match["path"], options)
-        language = options.get("language") or LANGUAGES.get(posixpath.splitext(match["path"])[1], "")
+        suffix = posixpath.splitext(match["path"])[1]
+        language = options.get("language") or LANGUAGES.get(suffix, "")
         return f"```{language}\n{text.rstrip()}\n```"
 
     return LITERALINCLUDE.sub(expand, source)
@@ -140,7 +145,8 @@ def assign_content_ids(notebook: nbformat.NotebookNode) -> None:
         cell.id = cell_id
 
 
-def standalone_notebook(notebook: nbformat.NotebookNode, resolve_include) -> nbformat.NotebookNode:
+def standalone_notebook(notebook: nbformat.NotebookNode,
+                        resolve_include: Resolver) -> nbformat.NotebookNode:
     """The executed ``notebook`` as published: glue stand-in, includes expanded, content ids.
 
     Raises:
@@ -174,11 +180,11 @@ def library_root() -> Path:
 
 def library_files(root: Path) -> dict[str, bytes]:
     """The package's source and data files, keyed by their path in the archive."""
-    files = {}
+    files: dict[str, bytes] = {}
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if (path.is_file() and path.suffix not in SKIPPED_SUFFIXES
-                and not any(part == "__pycache__" or part.startswith(".") for part in relative.parts)):
+        hidden = any(part == "__pycache__" or part.startswith(".") for part in relative.parts)
+        if path.is_file() and path.suffix not in SKIPPED_SUFFIXES and not hidden:
             files[f"{PACKAGE}/{relative.as_posix()}"] = path.read_bytes()
     return files
 
