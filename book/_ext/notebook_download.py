@@ -44,6 +44,7 @@ from pathlib import Path
 import nbformat
 import yaml
 from docutils import nodes
+from sphinx.application import Sphinx
 from myst_nb.sphinx_ext import OUTPUT_FOLDER
 from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util import logging
@@ -220,7 +221,7 @@ def write_text(path: Path, text: str) -> None:
         partial.unlink(missing_ok=True)
 
 
-def machine_paths(app) -> list[str]:
+def machine_paths(app: Sphinx) -> list[str]:
     """Absolute paths of this build that must not appear in anything published."""
     paths = {str(Path.home()), str(app.srcdir), str(app.outdir), sys.prefix,
              str(Path(app.srcdir).resolve())}
@@ -255,16 +256,16 @@ class NotebookZipRole(SphinxRole):
         return [nodes.reference(self.rawtext, self.text, refuri=uri, classes=["notebook-zip"])], []
 
 
-def _executed(app, docname: str) -> Path:
+def _executed(app: Sphinx, docname: str) -> Path:
     return Path(app.outdir).parent / OUTPUT_FOLDER / f"{docname}.ipynb"
 
 
-def _link_notebook(app, pagename, templatename, context, doctree):
+def _link_notebook(app: Sphinx, pagename: str, templatename, context: dict, doctree) -> None:
     if _executed(app, pagename).is_file():
         context["ipynb_source"] = f"{pagename}.ipynb"
 
 
-def _link_zip(app, pagename, templatename, context, doctree):
+def _link_zip(app: Sphinx, pagename: str, templatename, context: dict, doctree) -> None:
     """Put the zip first in the theme's download menu (built at priority 501)."""
     if pagename not in _zip_docs(app.env):
         return
@@ -280,7 +281,7 @@ def _link_zip(app, pagename, templatename, context, doctree):
             })
 
 
-def _publish(app, exception):
+def _publish(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     paths = machine_paths(app)
@@ -320,6 +321,8 @@ def _publish(app, exception):
         write_text(outdir / "_sources" / f"{docname}.ipynb", text)
         if wants_zip:
             write_zip(outdir / zip_name(docname), files)
+        else:  # the page stopped asking for one
+            (outdir / zip_name(docname)).unlink(missing_ok=True)
 
 
 def _purge(app, env, docname):
@@ -330,7 +333,7 @@ def _merge(app, env, docnames, other):
     _zip_docs(env).update(set(docnames) & getattr(other, "notebook_zip_docs", set()))
 
 
-def setup(app):
+def setup(app: Sphinx) -> dict:
     app.add_role("notebook-zip", NotebookZipRole())
     app.connect("html-page-context", _link_notebook)
     app.connect("html-page-context", _link_zip, priority=502)
