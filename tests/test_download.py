@@ -18,6 +18,8 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
+from conftest import build_book, copy_project
+
 
 pytestmark = pytest.mark.book
 
@@ -209,7 +211,7 @@ def test_any_other_myst_nb_import_is_refused_with_the_cell_named():
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("from myst_nb import glue"),
         nbformat.v4.new_code_cell("import myst_nb\nmyst_nb.glue('x', 1)")])
-    with pytest.raises(ext.DownloadError, match=r"^code cell 1 imports myst_nb"):
+    with pytest.raises(ext.DownloadError, match=r"^cell 1 of the notebook has `import myst_nb`"):
         ext.standalone_notebook(notebook, no_includes)
 
 
@@ -250,3 +252,25 @@ def test_machine_paths_are_found_only_as_whole_path_components():
     ext = load_extension()
     files = {"a.ipynb": b'"see /home/ann/book/x.py"', "b.md": b"/home/anna/x"}
     assert ext.leaked_paths(files, ["/home/ann"]) == ["a.ipynb: /home/ann"]
+
+
+def test_a_page_the_download_cannot_serve_fails_the_build_and_publishes_no_zip(tmp_path):
+    root = copy_project(tmp_path / "project")
+    (root / "book" / "rmsprop.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+        "# RMSProp算法\n\n下载 {notebook-zip}`rmsprop.zip`。\n\n"
+        "```{code-cell} ipython3\nimport myst_nb\nprint(1)\n```\n", encoding="utf-8")
+    api = root / "book" / "api.md"
+    api.write_text(api.read_text(encoding="utf-8") + "\n下载 {notebook-zip}`api.zip`。\n",
+                   encoding="utf-8")
+    build = build_book(root)
+    assert build.returncode != 0
+    assert re.search(r"book/rmsprop\.md: WARNING: cannot publish the page's notebook: "
+                     r"cell 1 of the notebook has `import myst_nb`", build.output), build.output[-3000:]
+    assert re.search(r"book/api\.md: WARNING: \{notebook-zip\} is used on a page without "
+                     r"executed code", build.output), build.output[-3000:]
+    html = root / "_build" / "html"
+    assert not (html / "book" / "rmsprop.zip").exists()
+    assert not (html / "_sources" / "book" / "rmsprop.ipynb").exists()
+    assert not (html / "book" / "api.zip").exists()

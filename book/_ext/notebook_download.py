@@ -152,16 +152,18 @@ def standalone_notebook(notebook: nbformat.NotebookNode,
 
     Raises:
         DownloadError: a code cell still imports ``myst_nb`` after the glue import was
-            replaced.
+            replaced (the message names the cell, counting all cells from 0, and the line).
     """
     notebook = nbformat.from_dict(notebook)  # a deep copy
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code":
             cell.source = replace_glue_import(cell.source)
-            if MYST_NB_IMPORT.search(cell.source):
+            found = MYST_NB_IMPORT.search(cell.source)
+            if found:
+                line = cell.source[found.start():].splitlines()[0].strip()
                 raise DownloadError(
-                    f"code cell {index} imports myst_nb, which a reader does not have; the "
-                    "download replaces only the line `from myst_nb import glue`")
+                    f"cell {index} of the notebook has `{line}`, but a reader's machine has "
+                    "no myst_nb; the download replaces only the line `from myst_nb import glue`")
         elif cell.cell_type == "markdown":
             cell.source = expand_literalincludes(cell.source, resolve_include)
     assign_content_ids(notebook)
