@@ -1,0 +1,278 @@
+"""The chapter's download: a zip that runs where only Python, torch and matplotlib exist."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import json
+import os
+import re
+import site
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import build_book, copy_project
+
+
+pytestmark = pytest.mark.book
+
+ROOT = Path(__file__).resolve().parents[1]
+AIRFOIL_SHA256 = "10ee06e6cfb27dae6b44213d421d217012fb1f9b697592e73a4e4016b52d425f"
+TIMING = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)? ?(?:sec|秒)")
+HIDDEN_OUTPUT = {"remove-cell", "remove-output", "remove-stdout"}
+MYST_NB_IMPORT = re.compile(r"^\s*(?:from|import)\s+myst_nb\b", re.MULTILINE)
+
+
+def no_includes(path, options):
+    raise AssertionError(f"unexpected literalinclude of {path}")
+
+
+def load_extension():
+    spec = importlib.util.spec_from_file_location(
+        "notebook_download", ROOT / "book" / "_ext" / "notebook_download.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stdout_by_cell(notebook) -> list[str]:
+    """What each code cell printed to stdout (silent cells left out), timings aside."""
+    printed = []
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code" or HIDDEN_OUTPUT & set(cell["metadata"].get("tags", [])):
+            continue
+        text = "".join("".join(o["text"]) for o in cell["outputs"]
+                       if o["output_type"] == "stream" and o["name"] == "stdout")
+        if text:
+            printed.append(TIMING.sub("<time>", text))
+    return printed
+
+
+def stdout_in_html(path: Path) -> list[str]:
+    """What each code cell of a built page shows as printed text, timings aside."""
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    printed = []
+    for cell in soup.select("div.cell"):
+        text = "".join(pre.get_text() for pre in cell.select("div.output.stream pre"))
+        if text:
+            printed.append(TIMING.sub("<time>", text))
+    return printed
+
+
+@pytest.fixture(scope="module")
+def archive(built_book) -> zipfile.ZipFile:
+    with zipfile.ZipFile(built_book.html / "book" / "rmsprop.zip") as archive:
+        yield archive
+
+
+@pytest.fixture(scope="module")
+def shipped_notebook(archive):
+    return nbformat.reads(archive.read("rmsprop.ipynb").decode("utf-8"), as_version=4)
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory) -> Path:
+    """A Python with this environment's packages but not rmsprop_lib (nor myst_nb).
+
+    A path listed in a ``.pth`` file joins ``sys.path``, but the ``.pth`` files inside it,
+    such as the finder of an editable install of rmsprop_lib, are not processed.
+    """
+    env_dir = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    python = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    shared = [p for p in site.getsitepackages() if Path(p).is_dir()]
+    (Path(purelib) / "shared.pth").write_text("\n".join(shared) + "\n", encoding="utf-8")
+    # A reader's machine has no MyST-NB; this environment does, so hide it from the kernel.
+    (Path(purelib) / "no_myst_nb.pth").write_text("import sys; sys.modules['myst_nb'] = None\n",
+                                                  encoding="utf-8")
+    return python
+
+
+def run_bare(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(python), "-c", code], cwd=cwd, capture_output=True, text=True,
+                          env=kernel_env(cwd))
+
+
+def kernel_env(tmp: Path) -> dict[str, str]:
+    """This process's environment without PYTHONPATH, with a kernel cache of its own."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["RMSPROP_LIB_CACHE"] = str(tmp / "kernel-cache")
+    return env
+
+
+def test_bare_python_lacks_rmsprop_lib_and_myst_nb_but_has_torch(bare_python, tmp_path):
+    for module in ("rmsprop_lib", "myst_nb"):
+        proc = run_bare(bare_python, f"import {module}", tmp_path)
+        assert proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr, (module, proc.stderr)
+    proc = run_bare(bare_python, "import torch, matplotlib, ipykernel, IPython", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_downloaded_notebook_runs_without_installing_anything(
+        built_book, archive, shipped_notebook, bare_python, tmp_path):
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    folder = tmp_path / "unpacked"
+    folder.mkdir()
+    archive.extractall(folder)
+    kernels = tmp_path / "kernels"
+    (kernels / "bare").mkdir(parents=True)
+    (kernels / "bare" / "kernel.json").write_text(json.dumps({
+        "argv": [str(bare_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python without rmsprop_lib", "language": "python"}), encoding="utf-8")
+    manager = KernelManager(kernel_name="bare",
+                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+    notebook = nbformat.read(folder / "rmsprop.ipynb", as_version=4)
+    NotebookClient(notebook, km=manager, timeout=600, allow_errors=False,
+                   resources={"metadata": {"path": str(folder)}}).execute(env=kernel_env(tmp_path))
+
+    book = stdout_in_html(built_book.html / "book" / "rmsprop.html")
+    assert any("epoch 20, x1 -0.010599, x2 0.000000" in text for text in book)
+    assert stdout_by_cell(notebook) == book
+    assert stdout_by_cell(shipped_notebook) == book   # the download shows the book's outputs
+
+
+def test_zip_holds_the_notebook_the_library_its_data_and_a_readme(archive):
+    names = archive.namelist()
+    library = sorted(f"rmsprop_lib/{p.relative_to(ROOT / 'rmsprop_lib').as_posix()}"
+                     for p in (ROOT / "rmsprop_lib").rglob("*")
+                     if p.is_file() and "__pycache__" not in p.parts)
+    assert names == sorted(["README.md", "rmsprop.ipynb", *library])
+    for name in library:
+        assert archive.read(name) == (ROOT / name).read_bytes(), name
+    data = archive.read("rmsprop_lib/data/airfoil_self_noise.dat")
+    assert hashlib.sha256(data).hexdigest() == AIRFOIL_SHA256
+    readme = archive.read("README.md").decode("utf-8")
+    assert "jupyter lab" in readme and "!unzip -o rmsprop.zip" in readme
+
+
+def test_zip_entries_have_a_fixed_order_time_and_mode(archive):
+    infos = archive.infolist()
+    assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {(i.create_system, i.external_attr >> 16) for i in infos} == {(3, 0o644)}
+
+
+def test_zip_written_again_from_its_entries_is_the_same_bytes(built_book, archive):
+    published = (built_book.html / "book" / "rmsprop.zip").read_bytes()
+    files = {name: archive.read(name) for name in reversed(archive.namelist())}
+    ext = load_extension()
+    again = built_book.root / "again.zip"
+    ext.write_zip(again, files)
+    assert again.read_bytes() == published
+
+
+def test_cell_ids_come_from_content_not_from_the_executed_notebook(built_book, shipped_notebook):
+    executed = nbformat.read(
+        built_book.root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb", as_version=4)
+    shipped = [cell.id for cell in shipped_notebook.cells]
+    assert len(set(shipped)) == len(shipped)
+    assert [cell.id for cell in executed.cells] != shipped   # MyST-NB's ids are random
+    ext = load_extension()
+    scrambled = nbformat.from_dict(shipped_notebook)
+    for n, cell in enumerate(scrambled.cells):
+        cell.id = f"random-{n}"
+    assert [cell.id for cell in ext.standalone_notebook(scrambled, no_includes).cells] == shipped
+
+
+def test_identical_cells_get_distinct_ids():
+    ext = load_extension()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                               nbformat.v4.new_code_cell("x = 1")])
+    first, second = (cell.id for cell in ext.standalone_notebook(notebook, no_includes).cells)
+    assert first != second
+
+
+def test_notebook_needs_no_myst_nb_and_shows_included_code(shipped_notebook):
+    import rmsprop_lib as rl
+
+    code = "\n".join(c.source for c in shipped_notebook.cells if c.cell_type == "code")
+    markdown = "\n".join(c.source for c in shipped_notebook.cells if c.cell_type == "markdown")
+    assert not MYST_NB_IMPORT.search(code)
+    assert "def glue(name, value, display=True):" in code
+    assert "{literalinclude}" not in markdown
+    assert f"```python\n{inspect.getsource(rl.rmsprop_2d).rstrip()}\n```" in markdown
+
+
+def test_any_other_myst_nb_import_is_refused_with_the_cell_named():
+    ext = load_extension()
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from myst_nb import glue"),
+        nbformat.v4.new_code_cell("import myst_nb\nmyst_nb.glue('x', 1)")])
+    with pytest.raises(ext.DownloadError, match=r"^cell 1 of the notebook has `import myst_nb`"):
+        ext.standalone_notebook(notebook, no_includes)
+
+
+def test_download_reveals_no_path_of_the_building_machine(built_book, archive):
+    paths = {str(built_book.root), str(ROOT), str(Path.home()) + "/", sys.prefix}
+    for name in archive.namelist():
+        text = archive.read(name).decode("utf-8", errors="replace")
+        assert [p for p in paths if p in text] == [], name
+
+
+def test_page_links_the_zip_in_its_text_and_download_menu(built_book):
+    soup = BeautifulSoup((built_book.html / "book" / "rmsprop.html").read_text(encoding="utf-8"),
+                         "html.parser")
+    text_link = soup.select_one("article a.notebook-zip")
+    assert text_link is not None and text_link["href"] == "rmsprop.zip"
+    assert "Colab" in text_link.find_parent("p").get_text()
+    menu = soup.select_one(".dropdown-download-buttons a.btn-download-zip-button")
+    assert menu is not None and menu["href"] == "rmsprop.zip"
+    assert (built_book.html / "book" / text_link["href"]).is_file()
+
+
+def test_literalinclude_becomes_the_code_it_shows_with_its_options_read_as_myst_does():
+    ext = load_extension()
+    calls = []
+
+    def resolve(path, options):
+        calls.append((path, options))
+        return "#define BODY 1\n\n"
+
+    source = ('Text.\n\n```{literalinclude} ../rmsprop_lib/_fused_kernel.c\n:language: c\n'
+              ':start-at: "#define BODY"\n:dedent: 4\n```\n\nMore.')
+    expected = "Text.\n\n```c\n#define BODY 1\n```\n\nMore."
+    assert ext.expand_literalincludes(source, resolve) == expected
+    assert calls == [("../rmsprop_lib/_fused_kernel.c",
+                      {"language": "c", "start-at": "#define BODY", "dedent": 4})]
+
+
+def test_machine_paths_are_found_only_as_whole_path_components():
+    ext = load_extension()
+    files = {"a.ipynb": b'"see /home/ann/book/x.py"', "b.md": b"/home/anna/x"}
+    assert ext.leaked_paths(files, ["/home/ann"]) == ["a.ipynb: /home/ann"]
+
+
+def test_a_page_the_download_cannot_serve_fails_the_build_and_publishes_no_zip(tmp_path):
+    root = copy_project(tmp_path / "project")
+    (root / "book" / "rmsprop.md").write_text(
+        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
+        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
+        "# RMSProp算法\n\n下载 {notebook-zip}`rmsprop.zip`。\n\n"
+        "```{code-cell} ipython3\nimport myst_nb\nprint(1)\n```\n", encoding="utf-8")
+    api = root / "book" / "api.md"
+    api.write_text(api.read_text(encoding="utf-8") + "\n下载 {notebook-zip}`api.zip`。\n",
+                   encoding="utf-8")
+    build = build_book(root)
+    tail = build.output[-3000:]
+    assert build.returncode != 0
+    assert re.search(r"book/rmsprop\.md: WARNING: cannot publish the page's notebook: "
+                     r"cell 1 of the notebook has `import myst_nb`", build.output), tail
+    assert re.search(r"book/api\.md: WARNING: \{notebook-zip\} is used on a page without "
+                     r"executed code", build.output), tail
+    html = root / "_build" / "html"
+    assert not (html / "book" / "rmsprop.zip").exists()
+    assert not (html / "_sources" / "book" / "rmsprop.ipynb").exists()
+    assert not (html / "book" / "api.zip").exists()
