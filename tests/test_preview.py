@@ -169,3 +169,9 @@ def test_preview_serves_the_book_and_rebuilds_an_edited_page(tmp_path):
     with pytest.raises(ProcessLookupError):
         os.killpg(proc.pid, 0)
     assert port_is_free(port)
+
+
+def test_readme_documents_the_command_the_test_runs():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    i = lines.index("<!-- preview-command -->")
+    assert lines[i + 1] == "```bash" and lines[i + 2] == "python tools/preview.py"
