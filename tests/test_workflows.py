@@ -125,6 +125,14 @@ def test_ci_runs_ci_run_on_pushes_and_pull_requests_and_uploads_site_and_reports
     assert job["env"]["PYTEST_ADDOPTS"] == "--basetemp=artifacts/pytest"
 
 
+@pytest.mark.book
+def test_ci_uploads_the_directory_where_the_tests_build_the_site(built_book, tmp_path_factory):
+    site = next(s for s in steps(load("ci.yml")) if s.get("with", {}).get("name") == "site")
+    relative = Path(site["with"]["path"]).relative_to("artifacts/pytest")
+    assert tmp_path_factory.getbasetemp() / relative == built_book.html
+    assert (built_book.html / "book" / "rmsprop.html").is_file()
+
+
 def test_ci_run_runs_the_readme_test_command():
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     # .ci/run reads the command out of the README rather than repeating it.
