@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import yaml
 
@@ -35,7 +36,7 @@ def write_conf(root: Path, confdir: Path) -> Path:
     config, toc = root / "_config.yml", root / "_toc.yml"
     for path in (config, toc):
         if not path.is_file():
-            raise SystemExit(f"preview: {path} not found: run this from a Jupyter Book project")
+            raise SystemExit(f"preview: {path} not found (the book is the directory above tools/)")
     confdir.mkdir(parents=True, exist_ok=True)
     # The command writes conf.py next to the configuration file it reads.
     shutil.copyfile(config, confdir / "_config.yml")
@@ -103,7 +104,7 @@ def autobuild_command(root: Path, host: str, port: int) -> list[str]:
             "--re-ignore", r"(__pycache__|\.ipynb_checkpoints|\.pyc$|~$|\.swp$|\.#)"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> NoReturn:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
     parser.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
@@ -118,4 +119,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
