@@ -36,16 +36,20 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("pdf_static")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
-# Before printing: unfold every folded answer and wait for MathJax to finish.
+# Before printing: unfold every folded answer, wait for MathJax, the images and the fonts;
+# returns the images that did not load.
 PREPARE = """async () => {
     document.querySelectorAll('details').forEach(d => { d.open = true; });
     document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
     if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+    await Promise.all([...document.images].map(i => {
+        i.loading = 'eager'; return i.decode().catch(() => {}); }));
     // MathJax asks for its fonts only once it has typeset: wait for them, then for layout.
     for (let i = 0; i < 2; i++) {
         await document.fonts.ready;
         await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
     }
+    return [...document.images].filter(i => i.naturalWidth === 0).map(i => i.getAttribute('src'));
 }"""
 
 
@@ -142,7 +146,9 @@ def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
             page.emulate_media(media="print", reduced_motion="reduce")
             for doc in pages:
                 page.goto((outdir / f"{doc}.html").resolve().as_uri(), wait_until="networkidle")
-                page.evaluate(PREPARE)
+                broken = page.evaluate(PREPARE)
+                if broken:
+                    raise ExtensionError(f"pdf_edition: {doc}: images that did not load: {broken}")
                 pdf = page.pdf(format="A4", print_background=False, outline=False,
                                margin={"top": "18mm", "bottom": "18mm",
                                        "left": "16mm", "right": "16mm"})
