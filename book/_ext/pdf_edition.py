@@ -1,0 +1,222 @@
+"""The book's PDF edition: the built HTML pages printed by headless Chromium into one PDF.
+
+Why Chromium and not LaTeX: the pages already are what the reader should get (executed
+outputs, SVG figures, MathJax equations, Chinese text), and Chromium prints them with every
+font embedded; the LaTeX route (``--builder pdflatex`` with xelatex and xeCJK) needs ~190 MB
+of TeX, a package missing from it (``bbm.sty``) and stops at the figures inside the folded
+exercise solutions. Chromium is needed anyway by the browser tests.
+
+At the end of an HTML build, when Chromium and Playwright are available, every page of the
+table of contents is printed (print style sheet ``pdf_static/print.css``, folded solutions
+unfolded, MathJax finished) and the pages are joined into ``<outdir>/<pdf_edition_file>``
+with one bookmark per page. The file is written to a temporary name and renamed, so a
+failed print never leaves half a PDF behind; it is rebuilt only when a printed page changed
+(a digest of the pages is kept beside it, outside the site). Its metadata carry no date and
+no ``/ID``: two builds of the same commit publish the same bytes.
+
+``pdf_edition`` (config) or ``RMSPROP_BOOK_PDF`` (environment): ``auto`` (default) builds
+the PDF when Chromium is found and otherwise says so and leaves it out; ``on`` makes a
+missing Chromium an error; ``off`` skips it. While the PDF is built, Sphinx's ``pdf_edition``
+tag is set, so pages can link to it inside ``{only} pdf_edition``; without it, no page links
+to a file that is not there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("pdf_static")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+# Before printing: unfold every folded answer, wait for MathJax, the images and the fonts;
+# returns the images that did not load.
+PREPARE = """async () => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    if (window.MathJax && MathJax.startup) { await MathJax.startup.promise; }
+    await Promise.all([...document.images].map(i => {
+        i.loading = 'eager'; return i.decode().catch(() => {}); }));
+    // MathJax asks for its fonts only once it has typeset: wait for them, then for layout.
+    for (let i = 0; i < 2; i++) {
+        await document.fonts.ready;
+        await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+    }
+    return [...document.images].filter(i => i.naturalWidth === 0).map(i => i.getAttribute('src'));
+}"""
+
+
+def chromium() -> str | None:
+    """The Chromium executable to print with: ``$CHROMIUM``, else ``chromium`` on PATH."""
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _mode(app) -> str:
+    mode = os.environ.get("RMSPROP_BOOK_PDF") or app.config.pdf_edition
+    if mode not in {"auto", "on", "off"}:
+        raise ExtensionError(f"pdf_edition must be 'auto', 'on' or 'off', got {mode!r}")
+    return mode
+
+
+def _decide(app) -> None:
+    """At builder-inited: will this build print the PDF? Sets the ``pdf_edition`` tag if so."""
+    app.pdf_edition_enabled = False
+    if app.builder.format != "html" or _mode(app) == "off":
+        return
+    missing = None
+    if chromium() is None:
+        missing = "Chromium was not found (install it, or set CHROMIUM to its path)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+            import pypdf  # noqa: F401
+        except ImportError as error:
+            missing = f"{error.name} is not installed (pip install -r requirements.lock)"
+    if missing:
+        if _mode(app) == "on":
+            raise ExtensionError(f"pdf_edition is 'on' but {missing}")
+        logger.info(f"pdf_edition: not building the PDF edition: {missing}")
+        return
+    app.tags.add("pdf_edition")
+    app.pdf_edition_enabled = True
+
+
+def _pages(app) -> list[str]:
+    """Documents in reading order: the root, then its table of contents, depth first."""
+    order: list[str] = []
+
+    def visit(doc: str) -> None:
+        if doc in order:
+            return
+        order.append(doc)
+        for child in app.env.toctree_includes.get(doc, []):
+            visit(child)
+
+    visit(app.config.root_doc)
+    return order
+
+
+def _digest(outdir: Path, pages: list[str]) -> str:
+    digest = hashlib.sha256()
+    files = [outdir / f"{page}.html" for page in pages]
+    files += sorted(STATIC.iterdir())
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _print(app, exception) -> None:
+    if exception is not None or not getattr(app, "pdf_edition_enabled", False):
+        return
+    outdir = Path(app.outdir)
+    target = outdir / app.config.pdf_edition_file
+    pages = _pages(app)
+    digest = _digest(outdir, pages)
+    stamp = Path(app.doctreedir) / "pdf_edition.sha256"
+    if target.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return
+    logger.info(f"pdf_edition: printing {len(pages)} pages to {target.name}")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        _write_pdf(app, outdir, pages, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    stamp.write_text(digest)
+
+
+def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    starts: dict[str, int] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            # Lay out for print from the start, with no animation caught halfway.
+            page.emulate_media(media="print", reduced_motion="reduce")
+            for doc in pages:
+                page.goto((outdir / f"{doc}.html").resolve().as_uri(), wait_until="networkidle")
+                broken = page.evaluate(PREPARE)
+                if broken:
+                    raise ExtensionError(f"pdf_edition: {doc}: images that did not load: {broken}")
+                pdf = page.pdf(format="A4", print_background=False, outline=False,
+                               margin={"top": "18mm", "bottom": "18mm",
+                                       "left": "16mm", "right": "16mm"})
+                start = starts[doc] = len(writer.pages)
+                writer.append(_reader(pdf))
+                title = app.env.titles[doc].astext() if doc in app.env.titles else doc
+                writer.add_outline_item(title, start)
+        finally:
+            browser.close()
+    _relink(writer, outdir.resolve().as_uri() + "/", starts)
+    # Document information without dates (Chromium's are dropped by ``append``) and no
+    # random /ID: the same pages give the same bytes.
+    writer.add_metadata({"/Title": app.config.html_title or app.config.project,
+                         "/Author": app.config.author})
+    writer.compress_identical_objects()
+    with open(path, "wb") as out:
+        writer.write(out)
+
+
+def _relink(writer, site: str, starts: dict[str, int]) -> None:
+    """Turn links between the printed pages (``file://`` URIs of the build directory) into
+    jumps inside the PDF; drop other links into the build directory (e.g. to the PDF itself).
+
+    Otherwise the PDF would hold the building machine's paths, and its links would point at
+    files the reader does not have.
+    """
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    for page in writer.pages:
+        annotations = page.get("/Annots")
+        if not annotations:
+            continue
+        kept = ArrayObject()
+        for ref in annotations:
+            annotation = ref.get_object()
+            action = annotation.get("/A")
+            uri = str(action.get("/URI", "")) if action is not None else ""
+            if not uri.startswith(site):
+                kept.append(ref)
+                continue
+            doc = uri[len(site):].split("#")[0].removesuffix(".html")
+            if doc in starts:
+                target = writer.pages[starts[doc]].indirect_reference
+                annotation[NameObject("/A")] = DictionaryObject({
+                    NameObject("/S"): NameObject("/GoTo"),
+                    NameObject("/D"): ArrayObject([target, NameObject("/Fit")]),
+                })
+                kept.append(ref)
+        page[NameObject("/Annots")] = kept
+
+
+def _reader(data: bytes):
+    import io
+
+    from pypdf import PdfReader
+
+    return PdfReader(io.BytesIO(data))
+
+
+def _static_path(app, config) -> None:
+    config.html_static_path.append(str(STATIC))
+
+
+def setup(app):
+    app.add_config_value("pdf_edition", "auto", "env")
+    app.add_config_value("pdf_edition_file", "rmsprop-book.pdf", "env")
+    app.connect("config-inited", _static_path)
+    app.connect("builder-inited", _decide)
+    app.connect("build-finished", _print)
+    app.add_css_file("print.css", media="print")
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
