@@ -16,13 +16,13 @@ from .plotting import (
     plot_losses,
     show_trace_2d,
 )
+from .reporting import format_result, format_trace
 from .trace2d import (
     Trace2D,
     adagrad_2d,
     effective_lr,
     f_2d,
     f_2d_rotated,
-    format_trace,
     grad_f_2d,
     grad_f_2d_rotated,
     rmsprop_2d,
@@ -30,7 +30,6 @@ from .trace2d import (
 )
 from .training import (
     TrainResult,
-    format_result,
     init_rmsprop_states,
     linreg,
     rmsprop,

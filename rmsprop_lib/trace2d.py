@@ -20,7 +20,6 @@ __all__ = [
     "train_2d",
     "Trace2D",
     "effective_lr",
-    "format_trace",
 ]
 
 Point = tuple[float, float]
@@ -94,9 +93,3 @@ def train_2d(trainer: Trainer, *, steps: int = 20, start: Point = (-5.0, -2.0)) 
 def effective_lr(trace: Trace2D, *, eta: float, eps: float = 1e-6) -> tuple[list[float], list[float]]:
     """Per-coordinate effective learning rate :math:`\\eta / \\sqrt{s_t + \\epsilon}` after each step."""
     return tuple([eta / math.sqrt(s + eps) for s in coord] for coord in zip(*trace.states))
-
-
-def format_trace(trace: Trace2D) -> str:
-    """The chapter's line after the last step, e.g. ``epoch 20, x1 -0.010599, x2 0.000000``."""
-    x1, x2 = trace.points[-1]
-    return f"epoch {len(trace.points) - 1}, x1 {x1:f}, x2 {x2:f}"

@@ -25,7 +25,6 @@ __all__ = [
     "TrainResult",
     "train_ch7",
     "train_pytorch_ch7",
-    "format_result",
 ]
 
 
@@ -200,8 +199,3 @@ def train_pytorch_ch7(
 
     return _train(net, loss_fn, step, features, labels,
                   batch_size, num_epochs, generator, record_every)
-
-
-def format_result(result: TrainResult) -> str:
-    """The chapter's line: final loss and the last epoch's wall time."""
-    return f"loss: {result.losses[-1]:f}, {result.epoch_times[-1]:f} sec per epoch"

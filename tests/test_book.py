@@ -173,7 +173,7 @@ def test_rebuild_executes_nothing_unless_the_library_or_its_data_change(tmp_path
     unchanged = build_book(root)
     assert unchanged.returncode == 0 and unchanged.executed() == 0
 
-    module = root / "rmsprop_lib" / "trace2d.py"
+    module = root / "rmsprop_lib" / "reporting.py"
     module.write_text(module.read_text().replace('return f"epoch {', 'return f"step {'))
     edited = build_book(root)
     assert edited.returncode == 0 and edited.executed() == 1

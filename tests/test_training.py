@@ -1,9 +1,8 @@
 import pytest
 import torch
 
-from rmsprop_lib import (RMSprop, format_result, init_rmsprop_states, linreg, rmsprop,
+from rmsprop_lib import (RMSprop, init_rmsprop_states, linreg, rmsprop,
                          squared_loss, train_ch7, train_pytorch_ch7)
-from rmsprop_lib.training import TrainResult
 
 CHAPTER = {"lr": 0.01, "gamma": 0.9}
 
@@ -121,11 +120,6 @@ def test_gamma_one_diverges(chapter_data):
     result = train_ch7(rmsprop, init_rmsprop_states(), {"lr": 0.01, "gamma": 1.0}, features, labels)
     assert result.losses[1] > 1e6
     assert not torch.isfinite(torch.tensor(result.losses[-1]))
-
-
-def test_format_result_prints_the_chapter_line():
-    result = TrainResult(losses=[0.5, 0.2434521], epochs=[0.0, 1.0], epoch_times=[0.1, 0.0499841])
-    assert format_result(result) == "loss: 0.243452, 0.049984 sec per epoch"
 
 
 @pytest.mark.parametrize("trainer", ["scratch", "concise"])
