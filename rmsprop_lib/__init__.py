@@ -28,15 +28,8 @@ from .trace2d import (
     rmsprop_2d,
     train_2d,
 )
-from .training import (
-    TrainResult,
-    init_rmsprop_states,
-    linreg,
-    rmsprop,
-    squared_loss,
-    train_ch7,
-    train_pytorch_ch7,
-)
+from .scratch import init_rmsprop_states, rmsprop
+from .training import TrainResult, linreg, squared_loss, train_ch7, train_pytorch_ch7
 
 __all__ = [
     "AIRFOIL_PATH", "DataFormatError", "get_data_ch7", "load_airfoil",
