@@ -44,13 +44,14 @@ def check_int(where: str, name: str, value: Any, *, minimum: int,
 
 def check_real(
     where: str, name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
-    low_open: bool = False,
+    low_open: bool = False, high_open: bool = False,
 ) -> None:
-    """``value`` is a real number (not a bool), finite, and in ``[low, high]``
-    (``(low, high]`` with ``low_open``)."""
+    """``value`` is a real number (not a bool), finite, and in ``[low, high]`` (a bound is
+    excluded with ``low_open`` / ``high_open``)."""
     if type(value) is float or type(value) is int:  # the fast path
-        in_range = low < value <= high if low_open else low <= value <= high
-        if in_range and value - value == 0:  # inf - inf and nan - nan are nan
+        above = low < value if low_open else low <= value
+        below = value < high if high_open else value <= high
+        if above and below and value - value == 0:  # inf - inf and nan - nan are nan
             return
     if isinstance(value, bool) or not isinstance(value, Real):
         raise TypeError(f"{where}: {name} must be a real number, got {describe(value)}")
@@ -60,16 +61,17 @@ def check_real(
         finite = True
     if not finite:
         raise ValueError(f"{where}: {name} must be finite, got {value!r}")
-    if (value <= low if low_open else value < low) or value > high:
-        raise ValueError(f"{where}: {name} must be {_interval(low, high, low_open)}, got {value!r}")
+    if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
+        interval = _interval(low, high, low_open, high_open)
+        raise ValueError(f"{where}: {name} must be {interval}, got {value!r}")
 
 
-def _interval(low: float, high: float, low_open: bool) -> str:
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     if high == math.inf:
         return f"> {low:g}" if low_open else f">= {low:g}"
     if low == -math.inf:
-        return f"<= {high:g}"
-    return f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+        return f"< {high:g}" if high_open else f"<= {high:g}"
+    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
 def check_callable(where: str, name: str, value: Any) -> None:

@@ -128,7 +128,7 @@ def _check_step(where: str, x1: Any, x2: Any, s1: Any, s2: Any, eta: Any, gamma:
     for name, value in (("x1", x1), ("x2", x2), ("s1", s1), ("s2", s2)):
         if isinstance(value, bool) or not isinstance(value, Real):
             raise TypeError(f"{where}: {name} must be a real number, got "
-                            f"{type(value).__name__} {value!r}")
+                            f"{_checks.describe(value)}")
     for name, value in (("s1", s1), ("s2", s2)):
         if value < 0:
             raise ValueError(f"{where}: {name} must be >= 0 (a sum or average of squares), "
@@ -143,6 +143,6 @@ def _check_train_2d(trainer: Any, steps: Any, start: Any) -> None:
 
 def _check_effective_lr(trace: Any, eta: Any, eps: Any) -> None:
     if not isinstance(trace, Trace2D):
-        raise TypeError(f"effective_lr: trace must be a Trace2D, got {type(trace).__name__}")
+        raise TypeError(f"effective_lr: trace must be a Trace2D, got {_checks.describe(trace)}")
     _checks.check_real("effective_lr", "eta", eta, low=0.0)
     _checks.check_real("effective_lr", "eps", eps, low=0.0, low_open=True)
