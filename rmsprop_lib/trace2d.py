@@ -57,8 +57,8 @@ def rmsprop_2d(x1: float, x2: float, s1: float, s2: float, *, eta: float = 0.4,
     """One RMSProp step on two scalars; ``s1, s2`` are the moving averages of squared gradients."""
     _check_step("rmsprop_2d", x1, x2, s1, s2, eta, gamma, eps, grad)
     g1, g2 = grad(x1, x2)
-    s1 = gamma * s1 + (1 - gamma) * g1**2
-    s2 = gamma * s2 + (1 - gamma) * g2**2
+    s1 = gamma * s1 + (1 - gamma) * g1 * g1
+    s2 = gamma * s2 + (1 - gamma) * g2 * g2
     x1 -= eta / math.sqrt(s1 + eps) * g1
     x2 -= eta / math.sqrt(s2 + eps) * g2
     return x1, x2, s1, s2
@@ -70,8 +70,8 @@ def adagrad_2d(x1: float, x2: float, s1: float, s2: float, *, eta: float = 0.4,
     """One AdaGrad step: the same as :func:`rmsprop_2d` but ``s`` is a running *sum*."""
     _check_step("adagrad_2d", x1, x2, s1, s2, eta, 0.0, eps, grad)
     g1, g2 = grad(x1, x2)
-    s1 += g1**2
-    s2 += g2**2
+    s1 += g1 * g1
+    s2 += g2 * g2
     x1 -= eta / math.sqrt(s1 + eps) * g1
     x2 -= eta / math.sqrt(s2 + eps) * g2
     return x1, x2, s1, s2
