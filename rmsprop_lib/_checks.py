@@ -61,7 +61,9 @@ def check_real(
         finite = True
     if not finite:
         raise ValueError(f"{where}: {name} must be finite, got {value!r}")
-    if (value <= low if low_open else value < low) or (value >= high if high_open else value > high):
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if too_low or too_high:
         interval = _interval(low, high, low_open, high_open)
         raise ValueError(f"{where}: {name} must be {interval}, got {value!r}")
 
@@ -152,6 +154,9 @@ def check_params_and_states(where: str, params: Any, states: Any) -> None:
                 f"{where}: states[{i}] must match params[{i}] ({p.dtype}, shape "
                 f"{tuple(p.shape)}), got {s.dtype}, shape {tuple(s.shape)}"
             )
+        if p.ndim == 0:
+            raise ValueError(f"{where}: params[{i}] must have at least one dimension, got a "
+                             f"0-dim tensor")
         if p.grad is None:
             raise ValueError(f"{where}: params[{i}] has no gradient (call backward() first)")
 

@@ -26,7 +26,8 @@ def _axes(ax, where, figsize=(4.5, 3.2)):
         from matplotlib.axes import Axes
 
         if not isinstance(ax, Axes):
-            raise TypeError(f"{where}: ax must be a matplotlib Axes or None, got {_checks.describe(ax)}")
+            raise TypeError(
+                f"{where}: ax must be a matplotlib Axes or None, got {_checks.describe(ax)}")
         return ax.figure, ax
     import matplotlib.pyplot as plt
 

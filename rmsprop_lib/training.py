@@ -11,7 +11,7 @@ chapter's line, :mod:`rmsprop_lib.plotting` draws the curve.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -68,7 +68,8 @@ BAD_LINES = [
     ("seven-fields", LF[:-1] + b"\t1\n", "expected 6 tab-separated numbers, found 7"),
     ("trailing-tab", LF[:-1] + b"\t\n", "expected 6 tab-separated numbers, found 7"),
     ("leading-tab", b"\t" + LF, "expected 6 tab-separated numbers, found 7"),
-    ("double-tab", GOOD.replace(b"\t", b"\t\t", 1) + b"\n", "expected 6 tab-separated numbers, found 7"),
+    ("double-tab", GOOD.replace(b"\t", b"\t\t", 1) + b"\n",
+     "expected 6 tab-separated numbers, found 7"),
     ("spaces-as-separator", GOOD.replace(b"\t", b" ") + b"\n",
      "expected 6 tab-separated numbers, found 1"),
     ("commas", GOOD.replace(b"\t", b",") + b"\n", "expected 6 tab-separated numbers, found 1"),
@@ -106,14 +107,16 @@ BAD_LINES = [
     ("decimal-comma", LF.replace(b"0.3048", b"0,3048"), "field 3 is not a plain decimal number"),
     ("thousands-space", b"8 000" + LF[3:], "field 1 is not a plain decimal number"),
     ("empty-field", LF.replace(b"\t0\t", b"\t\t"), "field 2 is empty"),
-    ("word", LF.replace(b"126.201", b"loud"), "field 6 is not a plain decimal number (digits, an optional leading '-' and decimal point): 'loud'"),
+    ("word", LF.replace(b"126.201", b"loud"), "field 6 is not a plain decimal number (digits, "
+                                              "an optional leading '-' and decimal point): 'loud'"),
     ("field-too-long", b"1" + b"0" * 24 + LF[3:], "field 1 is longer than 24 characters"),
     ("nul-byte", b"8\x0000" + LF[3:], "field 1 is not a plain decimal number"),
     ("form-feed", b"800\x0c" + LF[3:], "field 1 is not a plain decimal number"),
     ("vertical-tab", b"800\x0b" + LF[3:], "field 1 is not a plain decimal number"),
     ("escape", b"\x1b[0m800" + LF[3:], "field 1 is not a plain decimal number"),
     # line endings
-    ("lone-cr-inside", GOOD.replace(b"\t", b"\r", 1) + b"\n", "carriage return without a line feed"),
+    ("lone-cr-inside", GOOD.replace(b"\t", b"\r", 1) + b"\n",
+     "carriage return without a line feed"),
     ("cr-cr-lf", GOOD + b"\r\r\n", "carriage return without a line feed at column 37"),
     ("lf-cr", GOOD + b"\n\r", None),  # the CR starts line 43: checked below
     # text that is not ASCII

@@ -25,7 +25,7 @@ def test_show_trace_2d_draws_the_trace_over_the_chapters_contours():
     ax = fig.axes[0]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
     (line,) = ax.get_lines()
-    assert line.get_color() == "#ff7f0e" and line.get_marker() == "o" and line.get_linestyle() == "-"
+    assert (line.get_color(), line.get_marker(), line.get_linestyle()) == ("#ff7f0e", "o", "-")
     assert list(zip(line.get_xdata(), line.get_ydata())) == trace.points
     (contours,) = [c for c in ax.collections]
     # Contour lines of f on the grid x1 in [-5.5, 1.0), x2 in [-3.0, 1.0), step 0.1.

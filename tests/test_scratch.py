@@ -1,16 +1,16 @@
 """The chapter's from-scratch ``rmsprop`` against the formula, the library's general update
 and the optimizer class.
 
-Why not bit for bit everywhere: the chapter's state update ``gamma * s + (1 - gamma) *
-g**2`` rounds the product ``(1 - gamma) * g**2`` before adding it, while the library's
-``square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)`` is one fused multiply-add that
-rounds once. The chapter's state carries three roundings (``g**2``, the product, the sum),
-the library's two (``(1 - alpha) * g`` inside the FMA, the sum), so after one step from the
-same state they differ by at most ``5/2`` machine epsilons relative to the state (each
-rounding is within half an epsilon; measured: just under 2). The parameter update ``p - lr * g / sqrt(s + eps)`` is the same operations as ``addcdiv`` and
-agrees bit for bit given the same state. Over the chapter's 300 steps the one-ulp
-differences leave the recorded losses within ``ROUNDING_RTOL`` of each other (measured: at
-most 2.4e-7 over seeds 0-19), which is far below the effect of where ε goes.
+Why not bit for bit everywhere: the chapter's state update ``gamma * s + (1 - gamma) * g**2``
+rounds three times after ``gamma * s`` (``g**2``, the product, the sum), while the library's
+``square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)`` rounds twice: ``(1 - alpha) * g``,
+then one fused multiply-add of that times ``g`` plus the state. Each rounding is within half a
+machine epsilon, so after one step from the same state the two states differ by at most 5/2
+machine epsilons relative to the state (measured: just under 2). The parameter update
+``p - lr * g / sqrt(s + eps)`` is the same operations as ``addcdiv`` and agrees bit for bit
+given the same state. Over the chapter's 300 steps these differences leave the recorded
+losses within ``ROUNDING_RTOL`` of each other (measured: at most 2.4e-7 relative over seeds
+0-19), far below the effect of where ε goes.
 """
 
 import math

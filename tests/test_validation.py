@@ -106,6 +106,9 @@ CASES = [
                  "torch.float64, shape (5, 1)"),
     ("rmsprop-param-float", lambda: _rmsprop(params=[1.0, _params()[1]]), TypeError,
      "rmsprop: params[0] must be a torch.Tensor, got float 1.0"),
+    ("rmsprop-0-dim", lambda: _rmsprop(params=[torch.tensor(1.0), _params()[1]],
+                                       states=[torch.tensor(0.0), torch.zeros(1)]),
+     ValueError, "rmsprop: params[0] must have at least one dimension, got a 0-dim tensor"),
     ("rmsprop-no-grad", lambda: _rmsprop(params=[torch.zeros(5, 1), _params()[1]]), ValueError,
      "rmsprop: params[0] has no gradient (call backward() first)"),
     # init_rmsprop_states
