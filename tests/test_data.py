@@ -265,3 +265,16 @@ def test_the_default_path_is_the_shipped_file_without_showing_it_in_the_signatur
     for function in (load_airfoil, get_data_ch7):
         assert inspect.signature(function).parameters["path"].default is None
     assert torch.equal(load_airfoil(None), load_airfoil(AIRFOIL_PATH))
+
+
+def test_a_column_whose_spread_overflows_is_refused_naming_it():
+    # The format's 24-character bound keeps values below 1e24, so the loader cannot produce
+    # this; the check guards the recipe itself against an infinite standard deviation.
+    from rmsprop_lib.data import _check_standardizable
+
+    data = load_airfoil().clone()
+    data[:, 4] = data[:, 4] * 1e300
+    with pytest.raises(DataFormatError, match=r"^somewhere\.dat: column 5 \(suction-side "
+                                              r"displacement thickness \(m\)\) cannot be "
+                                              r"standardised: .* is inf$"):
+        _check_standardizable(data, "somewhere.dat")
