@@ -146,6 +146,9 @@ def get_data_ch7(path: str | os.PathLike[str] | None = None) -> tuple[torch.Tens
     Every column is standardized with its mean and population standard deviation over
     **all 1503 rows**; then the first 1500 rows are kept. Columns 0-4 are the features,
     column 5 (the scaled sound pressure level) is the label.
+
+    ``path`` defaults to the shipped file. Raises :class:`DataFormatError` for a malformed
+    file (see :func:`load_airfoil`) or a column that cannot be standardised, naming it.
     """
     path = _check_path("get_data_ch7", path)
     data = load_airfoil(path)
