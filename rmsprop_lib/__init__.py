@@ -16,28 +16,20 @@ from .plotting import (
     plot_losses,
     show_trace_2d,
 )
+from .reporting import format_result, format_trace
 from .trace2d import (
     Trace2D,
     adagrad_2d,
     effective_lr,
     f_2d,
     f_2d_rotated,
-    format_trace,
     grad_f_2d,
     grad_f_2d_rotated,
     rmsprop_2d,
     train_2d,
 )
-from .training import (
-    TrainResult,
-    format_result,
-    init_rmsprop_states,
-    linreg,
-    rmsprop,
-    squared_loss,
-    train_ch7,
-    train_pytorch_ch7,
-)
+from .scratch import init_rmsprop_states, rmsprop
+from .training import TrainResult, linreg, squared_loss, train_ch7, train_pytorch_ch7
 
 __all__ = [
     "AIRFOIL_PATH", "DataFormatError", "get_data_ch7", "load_airfoil",

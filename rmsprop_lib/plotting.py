@@ -5,8 +5,12 @@ matplotlib is imported inside the functions, so ``import rmsprop_lib`` stays lig
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Real
+from typing import Any
 
+from . import _checks
 from .trace2d import Trace2D
 from .training import TrainResult
 
@@ -17,8 +21,13 @@ TRACE_COLOR = "#ff7f0e"
 CONTOUR_COLOR = "#1f77b4"
 
 
-def _axes(ax, figsize=(4.5, 3.2)):
+def _axes(ax, where, figsize=(4.5, 3.2)):
     if ax is not None:
+        from matplotlib.axes import Axes
+
+        if not isinstance(ax, Axes):
+            raise TypeError(
+                f"{where}: ax must be a matplotlib Axes or None, got {_checks.describe(ax)}")
         return ax.figure, ax
     import matplotlib.pyplot as plt
 
@@ -32,7 +41,8 @@ def show_trace_2d(f: Callable, trace: Trace2D, ax=None, *, label: str | None = N
     """The trajectory (``'-o'``) over contour lines of ``f`` on the chapter's grid."""
     import numpy as np
 
-    fig, ax = _axes(ax)
+    _check_show_trace_2d(f, trace, xlim, ylim, step)
+    fig, ax = _axes(ax, "show_trace_2d")
     ax.plot(*zip(*trace.points), "-o", color=color, markersize=4, label=label)
     x1, x2 = np.meshgrid(np.arange(*xlim, step), np.arange(*ylim, step))
     ax.contour(x1, x2, f(x1, x2), colors=CONTOUR_COLOR, linewidths=0.8)
@@ -45,7 +55,8 @@ def show_trace_2d(f: Callable, trace: Trace2D, ax=None, *, label: str | None = N
 
 def plot_losses(result: TrainResult, ax=None, *, label: str | None = None):
     """Loss against epoch, one point per record."""
-    fig, ax = _axes(ax)
+    _check_result("plot_losses", result)
+    fig, ax = _axes(ax, "plot_losses")
     ax.plot(result.epochs, result.losses, label=label)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
@@ -57,7 +68,9 @@ def plot_losses(result: TrainResult, ax=None, *, label: str | None = None):
 def plot_ema_weights(gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int = 40,
                      ax=None):
     """The weight :math:`(1-\\gamma)\\gamma^t` a moving average gives the gradient from t steps ago."""
-    fig, ax = _axes(ax)
+    _check_numbers("plot_ema_weights", "gammas", gammas, low=0.0, high=1.0, high_open=True)
+    _checks.check_int("plot_ema_weights", "steps", steps, minimum=1)
+    fig, ax = _axes(ax, "plot_ema_weights")
     t = list(range(steps))
     for gamma in gammas:
         ax.plot(t, [(1 - gamma) * gamma**k for k in t],
@@ -69,8 +82,12 @@ def plot_ema_weights(gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int
 
 
 def plot_effective_lr(series: Mapping[str, Sequence[float]], ax=None, *, ylabel="η / √(s + ε)"):
-    """Curves of a per-step quantity (e.g. the effective learning rate), one per label."""
-    fig, ax = _axes(ax)
+    """Curves of a per-step quantity (e.g. the effective learning rate), one per label.
+
+    The y axis is logarithmic, so every value must be positive and finite.
+    """
+    _check_series(series)
+    fig, ax = _axes(ax, "plot_effective_lr")
     for label, values in series.items():
         ax.plot(range(1, len(values) + 1), values, label=label)
     ax.set_xlabel("step")
@@ -82,20 +99,94 @@ def plot_effective_lr(series: Mapping[str, Sequence[float]], ax=None, *, ylabel=
 
 def plot_final_loss_grid(lrs: Sequence[float], gammas: Sequence[float],
                          losses: Sequence[Sequence[float]], ax=None):
-    """Heat map of final losses, rows = γ, columns = learning rate, each cell annotated."""
+    """Heat map of final losses, rows = γ, columns = learning rate, each cell annotated.
+
+    A run that diverged (an infinite or NaN loss) is left blank and labelled “发散”.
+    """
     import numpy as np
     from matplotlib.colors import LogNorm
 
-    fig, ax = _axes(ax, figsize=(5, 3.4))
-    values = np.asarray(losses, dtype=float)
+    _check_grid(lrs, gammas, losses)
+    fig, ax = _axes(ax, "plot_final_loss_grid", figsize=(5, 3.4))
+    values = np.ma.masked_invalid(np.asarray(losses, dtype=float))
     image = ax.imshow(values, cmap="viridis_r", norm=LogNorm(), aspect="auto")
     ax.set_xticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
     ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas])
     ax.set_xlabel("learning rate η")
     ax.set_ylabel("γ")
-    for (i, j), value in np.ndenumerate(values):
-        ax.text(j, i, f"{value:.3g}", ha="center", va="center",
-                color="white" if value > np.sqrt(values.min() * values.max()) else "black",
-                fontsize=8)
+    middle = np.sqrt(values.min() * values.max()) if values.count() else 1.0
+    for (i, j), value in np.ndenumerate(values.filled(np.nan)):
+        text = f"{value:.3g}" if np.isfinite(value) else "发散"
+        ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                color="white" if np.isfinite(value) and value > middle else "black")
     fig.colorbar(image, ax=ax, label="final loss")
     return fig
+
+
+def _check_numbers(where: str, name: str, values: Any, *, low: float = -math.inf,
+                   high: float = math.inf, low_open: bool = False,
+                   high_open: bool = False) -> None:
+    """A non-empty sequence of finite real numbers in ``[low, high]``."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise TypeError(f"{where}: {name} must be a sequence of numbers, got "
+                        f"{_checks.describe(values)}")
+    if not values:
+        raise ValueError(f"{where}: {name} must not be empty")
+    for i, value in enumerate(values):
+        _checks.check_real(where, f"{name}[{i}]", value, low=low, high=high,
+                            low_open=low_open, high_open=high_open)
+
+
+def _check_show_trace_2d(f: Any, trace: Any, xlim: Any, ylim: Any, step: Any) -> None:
+    where = "show_trace_2d"
+    _checks.check_callable(where, "f", f)
+    if not isinstance(trace, Trace2D):
+        raise TypeError(f"{where}: trace must be a Trace2D, got {_checks.describe(trace)}")
+    if not trace.points:
+        raise ValueError(f"{where}: trace has no points")
+    _checks.check_real(where, "step", step, low=0.0, low_open=True)
+    for name, limits in (("xlim", xlim), ("ylim", ylim)):
+        _checks.check_point(where, name, limits)
+        if not limits[0] < limits[1]:
+            raise ValueError(f"{where}: {name} must be (low, high) with low < high, got {limits!r}")
+        if (limits[1] - limits[0]) / step > 10_000:
+            raise ValueError(f"{where}: {name} / step gives more than 10000 grid points per "
+                             f"axis, got {name}={limits!r}, step={step!r}")
+
+
+def _check_result(where: str, result: Any) -> None:
+    if not isinstance(result, TrainResult):
+        raise TypeError(f"{where}: result must be a TrainResult, got {_checks.describe(result)}")
+    if not result.losses or len(result.losses) != len(result.epochs):
+        raise ValueError(f"{where}: result must have as many losses as epochs (at least one), "
+                         f"got {len(result.losses)} losses and {len(result.epochs)} epochs")
+
+
+def _check_series(series: Any) -> None:
+    where = "plot_effective_lr"
+    if not isinstance(series, Mapping):
+        raise TypeError(f"{where}: series must be a dict of label -> values, got "
+                        f"{_checks.describe(series)}")
+    if not series:
+        raise ValueError(f"{where}: series must not be empty")
+    for label, values in series.items():
+        _check_numbers(where, f"series[{label!r}]", values, low=0.0, low_open=True)
+
+
+def _check_grid(lrs: Any, gammas: Any, losses: Any) -> None:
+    where = "plot_final_loss_grid"
+    _check_numbers(where, "lrs", lrs, low=0.0)
+    _check_numbers(where, "gammas", gammas, low=0.0, high=1.0)
+    shape = (len(gammas), len(lrs))
+    if (not isinstance(losses, Sequence) or len(losses) != shape[0]
+            or any(not isinstance(row, Sequence) or len(row) != shape[1] for row in losses)):
+        raise ValueError(f"{where}: losses must be {shape[0]} rows (one per gamma) of "
+                         f"{shape[1]} values (one per lr)")
+    for i, row in enumerate(losses):
+        for j, value in enumerate(row):
+            if isinstance(value, bool) or not isinstance(value, Real):
+                raise TypeError(f"{where}: losses[{i}][{j}] must be a real number, got "
+                                f"{_checks.describe(value)}")
+            if value <= 0:
+                raise ValueError(f"{where}: losses[{i}][{j}] must be > 0 for the log colour "
+                                 f"scale (or inf/NaN for a diverged run), got {value!r}")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from numbers import Real
+from typing import Any, Callable
+
+from . import _checks
 
 __all__ = [
     "f_2d",
@@ -20,7 +23,6 @@ __all__ = [
     "train_2d",
     "Trace2D",
     "effective_lr",
-    "format_trace",
 ]
 
 Point = tuple[float, float]
@@ -49,21 +51,27 @@ def grad_f_2d_rotated(x1: float, x2: float) -> Point:
     return a + b, a - b
 
 
-def rmsprop_2d(x1, x2, s1, s2, *, eta=0.4, gamma=0.9, eps=1e-6, grad=grad_f_2d):
+def rmsprop_2d(x1: float, x2: float, s1: float, s2: float, *, eta: float = 0.4,
+               gamma: float = 0.9, eps: float = 1e-6, grad: Gradient = grad_f_2d,
+               ) -> tuple[float, float, float, float]:
     """One RMSProp step on two scalars; ``s1, s2`` are the moving averages of squared gradients."""
+    _check_step("rmsprop_2d", x1, x2, s1, s2, eta, gamma, eps, grad)
     g1, g2 = grad(x1, x2)
-    s1 = gamma * s1 + (1 - gamma) * g1**2
-    s2 = gamma * s2 + (1 - gamma) * g2**2
+    s1 = gamma * s1 + (1 - gamma) * g1 * g1
+    s2 = gamma * s2 + (1 - gamma) * g2 * g2
     x1 -= eta / math.sqrt(s1 + eps) * g1
     x2 -= eta / math.sqrt(s2 + eps) * g2
     return x1, x2, s1, s2
 
 
-def adagrad_2d(x1, x2, s1, s2, *, eta=0.4, eps=1e-6, grad=grad_f_2d):
+def adagrad_2d(x1: float, x2: float, s1: float, s2: float, *, eta: float = 0.4,
+               eps: float = 1e-6, grad: Gradient = grad_f_2d,
+               ) -> tuple[float, float, float, float]:
     """One AdaGrad step: the same as :func:`rmsprop_2d` but ``s`` is a running *sum*."""
+    _check_step("adagrad_2d", x1, x2, s1, s2, eta, 0.0, eps, grad)
     g1, g2 = grad(x1, x2)
-    s1 += g1**2
-    s2 += g2**2
+    s1 += g1 * g1
+    s2 += g2 * g2
     x1 -= eta / math.sqrt(s1 + eps) * g1
     x2 -= eta / math.sqrt(s2 + eps) * g2
     return x1, x2, s1, s2
@@ -79,8 +87,7 @@ class Trace2D:
 
 def train_2d(trainer: Trainer, *, steps: int = 20, start: Point = (-5.0, -2.0)) -> Trace2D:
     """Run ``trainer`` for ``steps`` steps from ``start`` with zero state; return the trace."""
-    if steps < 0:
-        raise ValueError(f"steps must be non-negative, got {steps}")
+    _check_train_2d(trainer, steps, start)
     x1, x2 = start
     s1 = s2 = 0.0
     trace = Trace2D(points=[(x1, x2)])
@@ -91,12 +98,51 @@ def train_2d(trainer: Trainer, *, steps: int = 20, start: Point = (-5.0, -2.0)) 
     return trace
 
 
-def effective_lr(trace: Trace2D, *, eta: float, eps: float = 1e-6) -> tuple[list[float], list[float]]:
+def effective_lr(trace: Trace2D, *, eta: float,
+                 eps: float = 1e-6) -> tuple[list[float], list[float]]:
     """Per-coordinate effective learning rate :math:`\\eta / \\sqrt{s_t + \\epsilon}` after each step."""
-    return tuple([eta / math.sqrt(s + eps) for s in coord] for coord in zip(*trace.states))
+    _check_effective_lr(trace, eta, eps)
+    lr1 = [eta / math.sqrt(s1 + eps) for s1, _ in trace.states]
+    lr2 = [eta / math.sqrt(s2 + eps) for _, s2 in trace.states]
+    return lr1, lr2
 
 
-def format_trace(trace: Trace2D) -> str:
-    """The chapter's line after the last step, e.g. ``epoch 20, x1 -0.010599, x2 0.000000``."""
-    x1, x2 = trace.points[-1]
-    return f"epoch {len(trace.points) - 1}, x1 {x1:f}, x2 {x2:f}"
+def _check_step(where: str, x1: Any, x2: Any, s1: Any, s2: Any, eta: Any, gamma: Any, eps: Any,
+                grad: Any) -> None:
+    """Hyperparameters in range; the point and state real numbers, the state not negative.
+
+    The point and state may be infinite or NaN: they are what the previous step returned,
+    and a legitimately diverging run (a large ``eta``, or ``gamma=1``) must be able to
+    continue. ``eps`` must be positive: with plain floats a zero root raises
+    ZeroDivisionError instead of giving inf.
+    """
+    if (type(eta) is float and type(gamma) is float and type(eps) is float and callable(grad)
+            and 0.0 <= eta < math.inf and 0.0 <= gamma <= 1.0 and 0.0 < eps < math.inf
+            and type(x1) is float and type(x2) is float and type(s1) is float
+            and type(s2) is float and s1 >= 0.0 and s2 >= 0.0):
+        return  # the common case, checked in one expression (the explorer calls this a lot)
+    _checks.check_real(where, "eta", eta, low=0.0)
+    _checks.check_real(where, "gamma", gamma, low=0.0, high=1.0)
+    _checks.check_real(where, "eps", eps, low=0.0, low_open=True)
+    _checks.check_callable(where, "grad", grad)
+    for name, value in (("x1", x1), ("x2", x2), ("s1", s1), ("s2", s2)):
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"{where}: {name} must be a real number, got "
+                            f"{_checks.describe(value)}")
+    for name, value in (("s1", s1), ("s2", s2)):
+        if value < 0:
+            raise ValueError(f"{where}: {name} must be >= 0 (a sum or average of squares), "
+                             f"got {value!r}")
+
+
+def _check_train_2d(trainer: Any, steps: Any, start: Any) -> None:
+    _checks.check_callable("train_2d", "trainer", trainer)
+    _checks.check_int("train_2d", "steps", steps, minimum=0)
+    _checks.check_point("train_2d", "start", start)
+
+
+def _check_effective_lr(trace: Any, eta: Any, eps: Any) -> None:
+    if not isinstance(trace, Trace2D):
+        raise TypeError(f"effective_lr: trace must be a Trace2D, got {_checks.describe(trace)}")
+    _checks.check_real("effective_lr", "eta", eta, low=0.0)
+    _checks.check_real("effective_lr", "eps", eps, low=0.0, low_open=True)

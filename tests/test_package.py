@@ -30,19 +30,12 @@ def test_public_names_follow_the_chapter():
     assert all(hasattr(rmsprop_lib, name) for name in rmsprop_lib.__all__)
 
 
-def test_plot_functions_return_figures_with_the_chapter_labels():
-    from functools import partial
+def test_each_module_has_one_job():
+    # Formatting apart from computation; the chapter's update apart from the training loop.
+    from rmsprop_lib import reporting, scratch, trace2d, training
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    fig = rmsprop_lib.show_trace_2d(rmsprop_lib.f_2d, rmsprop_lib.train_2d(
-        partial(rmsprop_lib.rmsprop_2d, eta=0.4, gamma=0.9)))
-    ax = fig.axes[0]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
-    line = ax.get_lines()[0]
-    assert line.get_color() == "#ff7f0e" and line.get_marker() == "o" and len(line.get_xdata()) == 21
-    result = rmsprop_lib.TrainResult(losses=[0.5, 0.3, 0.25], epochs=[0, 1, 2], epoch_times=[0.1, 0.1])
-    ax = rmsprop_lib.plot_losses(result).axes[0]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss")
-    assert list(ax.get_lines()[0].get_ydata()) == [0.5, 0.3, 0.25]
+    assert set(reporting.__all__) >= {"format_trace", "format_result"}
+    assert set(scratch.__all__) == {"init_rmsprop_states", "rmsprop"}
+    assert not {"format_trace", "format_result"} & (set(trace2d.__all__) | set(training.__all__))
+    assert "rmsprop" not in training.__all__
+    assert rmsprop_lib.rmsprop is scratch.rmsprop

@@ -45,6 +45,13 @@ def test_gradients_match_finite_differences():
         assert grad(x1, x2) == pytest.approx(numeric, rel=1e-6)
 
 
-def test_train_2d_rejects_negative_steps():
-    with pytest.raises(ValueError, match="steps must be non-negative, got -1"):
-        train_2d(rmsprop_2d, steps=-1)
+def test_train_2d_starts_where_asked_and_zero_steps_is_just_the_start():
+    trace = train_2d(rmsprop_2d, steps=0, start=(1.0, 1.0))
+    assert trace.points == [(1.0, 1.0)] and trace.states == []
+
+
+def test_rmsprop_2d_takes_the_gradient_it_is_given():
+    x1, x2, s1, s2 = rmsprop_2d(1.0, 0.0, 0.0, 0.0, eta=0.4, gamma=0.5, grad=grad_f_2d_rotated)
+    g1, g2 = grad_f_2d_rotated(1.0, 0.0)  # (4.2, -3.8)
+    assert (s1, s2) == pytest.approx((0.5 * g1**2, 0.5 * g2**2))
+    assert x2 == pytest.approx(0.4 * 3.8 / math.sqrt(0.5 * 3.8**2 + 1e-6))
