@@ -323,17 +323,17 @@ def _fused_dtensor(rank: int, out: Path) -> dict:
     results = {}
     for name in ("plain", "all"):
         model = _sharded_holder(mesh)
+        outcome = {"raised": None, "message": None, "is_fused_unavailable": False}
         try:
             opt = RMSprop(model.parameters(), **DTENSOR_CONFIGS[name], fused=True)
         except Exception as exc:  # recorded, judged by the test
-            results[name] = {"raised": type(exc).__name__, "message": str(exc),
-                             "is_fused_unavailable": isinstance(exc, FusedUnavailableError),
-                             "params_untouched": snapshot(model, None)}
-            continue
-        for step in range(STEPS):
-            _set_sharded_grads(model, step, mesh)
-            opt.step()
-        results[name] = {"raised": None, **snapshot(model, opt)}
+            outcome = {"raised": type(exc).__name__, "message": str(exc),
+                       "is_fused_unavailable": isinstance(exc, FusedUnavailableError)}
+        else:  # constructed after all: see what its steps do (a crash is reported too)
+            for step in range(STEPS):
+                _set_sharded_grads(model, step, mesh)
+                opt.step()
+        results[name] = {**outcome, "params_untouched": snapshot(model, None)}
     return results
 
 
