@@ -386,3 +386,25 @@ def test_fused_with_dtensor_parameters_raises_in_the_constructor(runs, config):
         assert re.search(r"parameter 0\b.*\bDTensor\b", result["message"]), result["message"]
         for name, value in dw.sharded_values().items():
             assert torch.equal(result["params_untouched"]["params"][name], value)
+
+
+# --- the API page -------------------------------------------------------------------------
+
+@pytest.mark.book
+def test_api_page_shows_the_ddp_pattern_last(built_book):
+    from bs4 import BeautifulSoup
+
+    html = (built_book.html / "book" / "api.html").read_text(encoding="utf-8")
+    main = BeautifulSoup(html, "html.parser").select_one("article")
+    sections = main.select("section section")
+    heading = sections[-1].find("h2")
+    assert heading is not None and "多机训练" in heading.get_text(), "not the last section"
+    code = sections[-1].select_one("div.highlight-python pre").get_text()
+    compile(code, "api.md: 多机训练", "exec")  # what a reader copies is valid Python
+    assert "model = DDP(torch.nn.Linear(5, 1))" in code
+    assert "rmsprop_lib.RMSprop(model.parameters(), lr=0.01)" in code
+    text = sections[-1].get_text()
+    assert "ZeroRedundancyOptimizer" in text and "DTensor" in text
+    assert "torch.distributed.checkpoint" in text
+    link = sections[-1].select_one('a[href$="#rmsprop_lib.fused.FusedUnavailableError"]')
+    assert link is not None, "FusedUnavailableError is not linked to its documentation"
