@@ -111,7 +111,10 @@ def _wait(launch: Launch) -> None:
             launch.timed_out = True
             for p in launch.procs:
                 if p.poll() is None:
-                    os.killpg(p.pid, signal.SIGKILL)  # the worker and any compiler it runs
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)  # the worker and any compiler it runs
+                    except ProcessLookupError:
+                        pass  # it ended just now
                     p.wait(timeout=30)
             return
         time.sleep(0.1)
@@ -124,7 +127,7 @@ def _judge(launch: Launch, names: list[str]) -> tuple[dict[str, Outcome], list[s
         files = {kind: [launch.out / f"{name}.rank{r}.{kind}" for r in range(dw.WORLD)]
                  for kind in ("started", "pt", "error")}
         if all(f.exists() for f in files["pt"]):
-            outcomes[name] = Outcome(name, [torch.load(f, weights_only=False)
+            outcomes[name] = Outcome(name, [torch.load(f, weights_only=True)
                                             for f in files["pt"]])
             continue
         if not any(f.exists() for f in files["started"]):
@@ -281,7 +284,7 @@ def test_zero_redundancy_optimizer_matches_unsharded_training(runs, config):
     ranks = [r[config] for r in runs["zero"].get()]
     expected = reference_ddp(RMSprop, kwargs)
     # Each rank stepped only its share of the parameters, and every parameter was stepped.
-    assert [r["owned"] for r in ranks] != [0, 0]
+    assert all(r["owned"] > 0 for r in ranks), [r["owned"] for r in ranks]
     assert sum(r["owned"] for r in ranks) == len(expected["params"])
     for rank, result in enumerate(ranks):
         assert_snapshots(result, expected, exact=True, check_state=False,
@@ -323,7 +326,7 @@ def test_dtensor_state_is_sharded_like_its_parameter(runs, variant):
             for name, shape in dw.SHARDED_SHAPES.items():
                 rows = -(-shape[0] // dw.WORLD)  # torch.chunk's split: 7 rows -> 4 and 3
                 local = (min(rows, shape[0] - rank * rows), *shape[1:])
-                state = by_param[name]
+                state = dict(by_param[name])
                 assert state.pop("step") == {"type": "Tensor", "shape": ()}
                 expected_keys = {"square_avg"}
                 expected_keys |= {"grad_avg"} if dw.DTENSOR_CONFIGS[config].get("centered") else set()
