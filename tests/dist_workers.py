@@ -201,6 +201,30 @@ def _zero(rank: int, out: Path) -> dict:
     return results
 
 
+def _fsdp(rank: int, out: Path) -> dict:
+    from torch.distributed.fsdp import fully_shard
+
+    from rmsprop_lib import RMSprop
+
+    results = {}
+    for name, config in DDP_CONFIGS.items():
+        model = make_mlp()
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                fully_shard(layer)
+        fully_shard(model)  # FSDP2: every parameter is now a DTensor sharded along dim 0
+        opt = RMSprop(model.parameters(), **config)
+        for step in range(STEPS):
+            x, y = global_batch(step)
+            opt.zero_grad()
+            mse(model, x.chunk(WORLD)[rank], y.chunk(WORLD)[rank]).backward()
+            opt.step()
+        results[name] = {**snapshot(model, opt),
+                         "layouts": {n: {k: layout(v) for k, v in opt.state[p].items()}
+                                     for n, p in model.named_parameters()}}
+    return results
+
+
 def _mesh():
     from torch.distributed.device_mesh import init_device_mesh
 
@@ -343,6 +367,7 @@ SCENARIOS = {
     "dtensor_loop": _dtensor("loop"),
     "dtensor_foreach": _dtensor("foreach"),
     "dcp": _dcp,
+    "fsdp": _fsdp,
     "dtensor_default": _dtensor("default"),
     "fused_dtensor": _fused_dtensor,
 }

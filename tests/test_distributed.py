@@ -39,7 +39,7 @@ F32 = dict(rtol=1.3e-6, atol=1e-5)
 
 # Which scenario the tests read, by test name prefix (the DTensor tests by their ``variant``).
 TEST_SCENARIO = {"test_ddp_": "ddp", "test_zero_": "zero", "test_dcp_": "dcp",
-                 "test_fused_": "fused_dtensor"}
+                 "test_fsdp_": "fsdp", "test_fused_": "fused_dtensor"}
 
 
 # --- running the workers ------------------------------------------------------------------
@@ -296,6 +296,22 @@ def test_zero_redundancy_optimizer_matches_unsharded_training(runs, config):
     actual = {"params": expected["params"],
               "state": {names[i]: s for i, s in consolidated["state"].items()}}
     assert_snapshots(actual, expected, exact=True, what="consolidated ZeRO state")
+
+
+# --- FSDP2 (fully_shard): parameters become DTensors sharded along dim 0 ----------------
+
+@pytest.mark.parametrize("config", dw.DDP_CONFIGS, ids=str)
+def test_fsdp_fully_shard_equals_a_single_process_run(runs, config):
+    kwargs = dw.DDP_CONFIGS[config]
+    ranks = [r[config] for r in runs["fsdp"].get()]
+    assert_snapshots(ranks[1], ranks[0], exact=True, what="rank 1 against rank 0")
+    # FSDP averages the ranks' gradients as DDP does (reduce-scatter): the same bits.
+    assert_snapshots(ranks[0], reference_ddp(RMSprop, kwargs), exact=True,
+                     what="FSDP2 against one process")
+    for rank, result in enumerate(ranks):
+        for name, state in result["layouts"].items():
+            assert all(info["type"] == "DTensor" and info["placements"] == ["S(0)"]
+                       for key, info in state.items() if key != "step"), (rank, name, state)
 
 
 # --- parameters sharded as DTensors ------------------------------------------------------
