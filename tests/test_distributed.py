@@ -1,4 +1,5 @@
-"""rmsprop_lib.RMSprop beyond one process: DDP, ZeroRedundancyOptimizer, DTensor, DCP (CPU, gloo).
+"""rmsprop_lib.RMSprop beyond one process (CPU, gloo): DDP, ZeroRedundancyOptimizer, FSDP2,
+parameters sharded as DTensors, torch.distributed.checkpoint, and fused=True refusing DTensors.
 
 Two worker processes (``dist_workers.py``) run every scenario once, for the whole module,
 and return their results as files; the tests compare them with single-process runs computed
@@ -171,7 +172,7 @@ def runs(request, tmp_path_factory, kernel_cache) -> dict[str, Outcome]:
                            if item.module is request.module))
     base = tmp_path_factory.mktemp("distributed")
     env = dict(os.environ,
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                GLOO_SOCKET_IFNAME="lo",  # gloo's own connections stay on the loopback too
                RMSPROP_LIB_CACHE=str(kernel_cache),
                OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
