@@ -27,7 +27,7 @@ import time
 import traceback
 from pathlib import Path
 
-STARTED = time.perf_counter()
+STARTED = time.perf_counter()  # before torch is imported: the log says what imports cost
 
 import torch
 from torch import nn

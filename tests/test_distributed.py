@@ -193,10 +193,24 @@ def runs(request, tmp_path_factory, kernel_cache) -> dict[str, Outcome]:
 
 # --- single-process references ------------------------------------------------------------
 
+def one_thread(fn):
+    """Run ``fn`` with one intra-op thread, as the workers do: the same kernels, the same bits."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+    return wrapper
+
+
 def torch_config(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "eps_in_sqrt"}
 
 
+@one_thread
 def reference_ddp(opt_cls, config: dict, *, split: bool = True) -> dict:
     """One process training on the same global batches; with ``split``, the gradient is the
     average of the per-rank halves' gradients, as DDP computes it, else that of the batch."""
@@ -217,6 +231,7 @@ def reference_ddp(opt_cls, config: dict, *, split: bool = True) -> dict:
     return dw.snapshot(model, opt)
 
 
+@one_thread
 def reference_sharded(opt_cls, config: dict, steps: int = dw.STEPS) -> dict:
     """The sharded parameters' run on full tensors in one process."""
     model = dw.Holder(dw.sharded_values())
@@ -229,6 +244,7 @@ def reference_sharded(opt_cls, config: dict, steps: int = dw.STEPS) -> dict:
     return dw.snapshot(model, opt)
 
 
+@one_thread
 def reference_tp_mlp(opt_cls, config: dict) -> dict:
     model = dw.make_tp_mlp()
     opt = opt_cls(model.parameters(), **config)
@@ -421,7 +437,7 @@ def test_api_page_shows_the_ddp_pattern_last(built_book):
     assert heading is not None and "多机训练" in heading.get_text(), "not the last section"
     code = sections[-1].select_one("div.highlight-python pre").get_text()
     compile(code, "api.md: 多机训练", "exec")  # what a reader copies is valid Python
-    assert "model = DDP(torch.nn.Linear(5, 1))" in code
+    assert "model = DDP(torch.nn.Linear(5, 1))" in code and "loss.backward()" in code
     assert "rmsprop_lib.RMSprop(model.parameters(), lr=0.01)" in code
     text = sections[-1].get_text()
     assert "ZeroRedundancyOptimizer" in text and "DTensor" in text
