@@ -471,8 +471,9 @@ def test_no_english_ui_string_on_the_chapter_page(browser, site):
         button = page.locator("button.copybtn").first
         button.scroll_into_view_if_needed()
         button.click()
-        assert button.get_attribute("data-tooltip") != "复制"  # it did change ...
-        assert _english_ui(page) == []                         # ... to Chinese
+        page.wait_for_function("b => b.getAttribute('data-tooltip') !== '复制'",  # it changes ...
+                               arg=button.element_handle(), timeout=5000)
+        assert _english_ui(page) == []                                            # ... to Chinese
         page.locator("div.solution .toggle-button").first.click()
         hidden = page.locator("details.hide summary").first
         assert hidden.inner_text().strip() == "显示代码"
