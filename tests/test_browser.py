@@ -6,12 +6,16 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import threading
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from rmsprop_lib import adagrad_2d, f_2d, rmsprop_2d, train_2d
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
@@ -61,10 +65,11 @@ def browser():
 class Reader:
     """A page plus everything it asked for, logged to the console, or failed to load."""
 
-    def __init__(self, browser, site, color_scheme="light"):
+    def __init__(self, browser, site, color_scheme="light", viewport=(1280, 900), **options):
         self.site = site
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           color_scheme=color_scheme, accept_downloads=True)
+        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                           color_scheme=color_scheme, accept_downloads=True,
+                                           **options)
         self.page = self.context.new_page()
         self.requests, self.console_errors, self.failures = [], [], []
         self.context.route("**/*", self._route)
@@ -175,8 +180,8 @@ def test_notebook_link_downloads_a_notebook_with_outputs(reader):
 def test_exercise_answers_are_folded_and_open_on_click(reader):
     page = reader.open("book/rmsprop.html")
     solutions = page.locator("div.solution")
-    assert solutions.count() == 3
-    for i in range(3):
+    assert solutions.count() == 4
+    for i in range(4):
         solution = solutions.nth(i)
         body = solution.locator("section, div.cell").first
         assert not body.is_visible()
@@ -214,3 +219,269 @@ def test_full_page_screenshot_artifact(reader):
 
     with Image.open(path) as image:
         assert image.width == 1280 and image.height > 5000
+
+
+# --- the η/γ explorer: what it shows is train_2d, computed here ------------------------------
+
+READOUT = re.compile(r"^(RMSProp|AdaGrad)（η = (\d\.\d\d)(?:，γ = (\d\.\d\d))?）走 20 步后到达 "
+                     r"\(x1, x2\) = \((-?\d+\.\d{6}), (-?\d+\.\d{6})\)，此处 f\(x\) = (\S+)。$")
+DRAWN_WINDOW = ((-6.0, 6.0), (-3.0, 3.0))  # the part of the plane the explorer draws
+
+
+def _open_explorer(reader):
+    page = reader.open("book/rmsprop.html")
+    root = page.locator("#rmsprop-explorer")
+    root.scroll_into_view_if_needed()
+    return page, root
+
+
+def _assert_explorer_shows_train_2d(root):
+    """Read the setting and the result off the page; recompute the path; compare."""
+    text = root.locator(".rmsprop-explorer-readout").inner_text().strip()
+    match = READOUT.match(text)
+    assert match, text
+    method, eta_text, gamma_text, x1_text, x2_text, f_text = match.groups()
+    assert eta_text == root.locator("#rmsprop-explorer-eta-value").inner_text()
+    eta = float(eta_text)
+    if method == "RMSProp":
+        assert gamma_text == root.locator("#rmsprop-explorer-gamma-value").inner_text()
+        gamma = float(gamma_text)
+        points = train_2d(partial(rmsprop_2d, eta=eta, gamma=gamma), steps=20).points
+    else:
+        gamma = None
+        assert root.locator("#rmsprop-explorer-gamma").is_disabled()
+        points = train_2d(partial(adagrad_2d, eta=eta), steps=20).points
+    x1, x2 = points[-1]
+    assert abs(float(x1_text) - x1) <= 5e-7 and abs(float(x2_text) - x2) <= 5e-7, (text, x1, x2)
+    assert float(f_text) == pytest.approx(f_2d(x1, x2), rel=5e-3)
+    drawn = [tuple(map(float, pair.split(",")))
+             for pair in root.locator("svg polyline.path").get_attribute("points").split()]
+    assert len(drawn) == 21
+    assert max(max(abs(a - c), abs(b - d)) for (a, b), (c, d) in zip(drawn, points)) <= 0.005 + 1e-9
+    end = root.locator("svg circle.end")
+    assert (float(end.get_attribute("cx")), float(end.get_attribute("cy"))) == drawn[-1]
+    assert root.locator("svg title").text_content() == text
+    (a, b), (c, d) = DRAWN_WINDOW
+    leaves = any(not (a <= p <= b and c <= q <= d) for p, q in points)
+    assert root.locator(".rmsprop-explorer-out").is_visible() == leaves
+    return method, eta, gamma, text
+
+
+def test_explorer_sliders_and_keys_show_train_2d(reader):
+    page, root = _open_explorer(reader)
+    assert root.locator("form.rmsprop-explorer-controls").is_visible()
+    served = page.request.get(page.url).text()
+    static = re.search(r'<p class="rmsprop-explorer-readout"[^>]*>(.*?)</p>', served).group(1)
+    method, eta, gamma, text = _assert_explorer_shows_train_2d(root)
+    # the script's first drawing is the build's static figure: same setting, same sentence
+    assert (method, eta, gamma) == ("RMSProp", 0.4, 0.9) and text == static
+
+    page.locator("#rmsprop-explorer-gamma").focus()
+    for key, expected in [("Home", 0.0), ("End", 0.99), ("ArrowLeft", 0.96)]:
+        page.keyboard.press(key)
+        assert _assert_explorer_shows_train_2d(root)[2] == expected, key
+    page.locator("#rmsprop-explorer-eta").focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert _assert_explorer_shows_train_2d(root)[1] == 0.55
+    page.locator("#rmsprop-explorer-eta").fill("19")  # drag to the right end
+    assert _assert_explorer_shows_train_2d(root)[1:3] == (1.0, 0.96)
+    page.keyboard.press("Home")
+    assert _assert_explorer_shows_train_2d(root)[1] == 0.05
+
+    root.locator('input[value="adagrad"]').check()
+    assert root.locator(".rmsprop-explorer-note").is_visible()
+    assert _assert_explorer_shows_train_2d(root)[:2] == ("AdaGrad", 0.05)
+    page.locator("#rmsprop-explorer-eta").focus()
+    page.keyboard.press("End")
+    assert _assert_explorer_shows_train_2d(root)[:2] == ("AdaGrad", 1.0)
+    root.locator('input[value="adagrad"]').focus()
+    page.keyboard.press("ArrowLeft")  # radio group: back to RMSProp by keyboard
+    assert _assert_explorer_shows_train_2d(root)[:3] == ("RMSProp", 1.0, 0.96)
+    assert reader.console_errors == [] and reader.outside() == [] and reader.failures == []
+
+
+def test_explorer_without_javascript_is_the_static_figure(browser, site):
+    reader = Reader(browser, site, java_script_enabled=False)
+    try:
+        page = reader.page
+        page.goto(f"{site}/book/rmsprop.html", wait_until="load")
+        root = page.locator("#rmsprop-explorer")
+        assert not root.locator("form.rmsprop-explorer-controls").is_visible()
+        assert root.locator("svg").is_visible()
+        assert root.locator("svg").get_attribute("role") == "img"
+        points = root.locator("svg polyline.path").get_attribute("points").split()
+        chapter = train_2d(partial(rmsprop_2d, eta=0.4, gamma=0.9), steps=20).points
+        assert [tuple(map(float, p.split(","))) for p in points] == \
+            [(round(a, 2) + 0.0, round(b, 2) + 0.0) for a, b in chapter]
+        assert "(x1, x2) = (-0.010599, 0.000000)" in root.locator(".rmsprop-explorer-readout").inner_text()
+        assert reader.outside() == []
+    finally:
+        reader.close()
+
+
+def _luminance(color: str) -> float:
+    r, g, b = (int(float(v)) for v in color[color.index("(") + 1:color.index(")")].split(",")[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_explorer_is_legible_in_dark_mode(browser, site):
+    reader = Reader(browser, site, color_scheme="dark")
+    try:
+        page, root = _open_explorer(reader)
+        page.evaluate("document.documentElement.dataset.theme = 'dark'")
+        assert _luminance(page.evaluate("getComputedStyle(document.body).backgroundColor")) < 80
+        style = root.evaluate("""e => ({plate: getComputedStyle(e).backgroundColor,
+            text: getComputedStyle(e.querySelector('.rmsprop-explorer-readout')).color,
+            label: getComputedStyle(e.querySelector('label')).color,
+            ticks: getComputedStyle(e.querySelector('svg .ticks text')).fill,
+            path: getComputedStyle(e.querySelector('svg .path')).stroke})""")
+        assert _luminance(style["plate"]) > 230
+        for part in ("text", "label", "ticks"):
+            assert _luminance(style[part]) < 100, (part, style)
+        assert _luminance(style["path"]) < 200, style
+        root.screenshot(path=str(_artifacts() / "explorer-dark.png"))
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def _artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+# --- a phone: 390 px wide ---------------------------------------------------------------------
+
+PHONE = (390, 844)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_fit_a_390px_phone(browser, site, path):
+    reader = Reader(browser, site, viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = reader.open(path)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.scrollingElement.clientWidth")
+        assert width == PHONE[0]
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        # figures (images and the explorer's SVG) fit inside the screen
+        boxes = page.evaluate("""[...document.querySelectorAll('.bd-article img, .bd-article svg[role=img]')]
+            .filter(e => e.getBoundingClientRect().width > 0)
+            .map(e => [e.outerHTML.slice(0, 60), e.getBoundingClientRect().left, e.getBoundingClientRect().right])""")
+        assert [b for b in boxes if b[1] < -0.5 or b[2] > width + 0.5] == []
+        # every table keeps its first two columns readable: each cell on one line, >= 2 characters
+        cells = page.evaluate("""[...document.querySelectorAll('.bd-article table tr')].flatMap(tr =>
+            [...tr.children].slice(0, 2).map(cell => {
+                // a text node that wraps has one client rect per line it occupies
+                const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+                let lines = 1;
+                while (walker.nextNode()) if (walker.currentNode.textContent.trim()) {
+                    const range = document.createRange(); range.selectNodeContents(walker.currentNode);
+                    lines = Math.max(lines, [...range.getClientRects()].filter(r => r.width > 0).length);
+                }
+                return [cell.textContent.trim().slice(0, 20), lines,
+                        cell.getBoundingClientRect().width / parseFloat(getComputedStyle(cell).fontSize)];
+            }))""")
+        assert [c for c in cells if c[1] > 1 or c[2] < 2] == []
+        if path == "book/rmsprop.html":
+            assert len(cells) >= 10  # the symbol table is there
+            shot = _artifacts() / "rmsprop-mobile.png"
+            page.screenshot(path=str(shot), full_page=True)
+            from PIL import Image
+
+            with Image.open(shot) as image:
+                assert image.width == PHONE[0] * page.evaluate("devicePixelRatio")
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+# --- accessibility: axe-core, figure text alternatives, Chinese labels ---------------------------
+
+@pytest.mark.parametrize("path", PAGES)
+def test_axe_finds_no_serious_or_critical_violation(reader, path):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = reader.open(path)
+    results = Axe().run(page)
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+           for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert bad == []
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    assert reader.outside() == []
+
+
+def test_every_figure_image_has_its_caption_as_text_alternative(reader):
+    page = reader.open("book/rmsprop.html")
+    images = page.evaluate("""[...document.querySelectorAll('img')].map(i => [i.alt,
+        i.closest('figure') ? i.closest('figure').id : null])""")
+    assert len(images) >= 8
+    for alt, figure in images:
+        assert alt and "_images" not in alt and not alt.endswith(".svg"), (alt, figure)
+        assert re.search(r"[\u4e00-\u9fff]", alt), alt
+        assert "$" not in alt and "\\" not in alt, alt
+    alts = dict((figure, alt) for alt, figure in images)
+    assert alts["fig-rmsprop-trace"].startswith("RMSProp（η=0.4，γ=0.9）在 f(x) = 0.1x₁² + 2x₂² 上")
+
+
+ENGLISH_UI = ["Show code cell", "Hide code cell", "Toggle hidden content", "Click to show",
+              "Click to hide", "Contents", "Skip to main content", "Copy", "Copied!",
+              "Copy to clipboard", "Failed to copy", "Toggle navigation", "Toggle primary sidebar",
+              "Toggle secondary sidebar", "Search this book", "Search", "Color mode",
+              "System Settings", "Light", "Dark", "Link to this heading", "Link to this equation",
+              "Link to this image", "Link to this table", "Link to this code", "Main",
+              "Breadcrumb", "Home", "Download this page", "Fullscreen mode", "On this page",
+              "previous page", "next page", "Previous", "Next", "Print to PDF", "Back to top",
+              "Section Navigation", "Site navigation", "Expand Sidebar", "Collapse Sidebar",
+              "Edit this page", "Last updated", "By", "Launch", "Initializing"]
+# (Key names such as the search shortcut "Ctrl" + "K" are not labels and stay as they are.)
+
+
+def _english_ui(page) -> list:
+    found = page.evaluate("""words => {
+        const hits = [], attrs = ['aria-label', 'title', 'placeholder', 'alt', 'data-tooltip',
+            'data-bs-title', 'data-bs-original-title', 'data-toggle-hint', 'aria-description'];
+        const has = s => words.filter(w => new RegExp('(^|[^A-Za-z])' +
+            w.replace(/[.*+?^${}()|[\\]\\\\]/g, '\\\\$&') + '($|[^A-Za-z])').test(s));
+        const prose = e => e.closest('.bd-article p, .bd-article li, .bd-article table, ' +
+            '.bd-article pre, .bd-article figcaption, .cell_output, .bibliography, .math, ' +
+            'mjx-container, h1, h2, h3');
+        for (const e of document.querySelectorAll('*')) {
+            for (const a of attrs) { const v = e.getAttribute(a); if (v && !prose(e))
+                for (const w of has(v)) hits.push([a, w, v.slice(0, 60)]); }
+        }
+        for (const e of document.querySelectorAll('button, summary, label, legend, kbd, ' +
+                '[role=button], .admonition-title, .dropdown-item, .bd-header, .bd-sidebar-primary, ' +
+                '.bd-sidebar-secondary, .bd-footer, .prev-next-area, .header-article, .skip-link')) {
+            const t = e.innerText || ''; if (!prose(e)) for (const w of has(t)) hits.push(['text', w, t.slice(0, 60)]);
+        }
+        return hits; }""", ENGLISH_UI)
+    return sorted({tuple(hit) for hit in found})
+
+
+def test_no_english_ui_string_on_the_chapter_page(browser, site):
+    reader = Reader(browser, site)
+    try:
+        reader.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page = reader.open("book/rmsprop.html")
+        page.wait_for_load_state("networkidle")
+        assert _english_ui(page) == []
+        # labels that appear only after an action: a copy, an opened answer, an opened code cell
+        button = page.locator("button.copybtn").first
+        button.scroll_into_view_if_needed()
+        button.click()
+        page.wait_for_function("b => b.getAttribute('data-tooltip') !== '复制'",  # it changes ...
+                               arg=button.element_handle(), timeout=5000)
+        assert _english_ui(page) == []                                            # ... to Chinese
+        page.locator("div.solution .toggle-button").first.click()
+        hidden = page.locator("details.hide summary").first
+        assert hidden.inner_text().strip() == "显示代码"
+        hidden.click()
+        assert hidden.inner_text().strip() == "隐藏代码"
+        assert _english_ui(page) == []
+        # the same check sees English where it is (so it can fail)
+        page.evaluate("document.querySelector('button.copybtn').setAttribute('aria-label', 'Copy')")
+        assert ("aria-label", "Copy", "Copy") in _english_ui(page)
+    finally:
+        reader.close()
