@@ -213,9 +213,7 @@ class RMSprop(torch.optim.Optimizer):
 
     @staticmethod
     def _fuses(group, params) -> bool:
-        """Whether this group's step runs the fused kernel (``fused=None`` fuses when it can)."""
-        if group["fused"] is None and group["foreach"] is None:
-            return _fused.fusable(params) and _fused.available()
+        """Whether this group's step runs the fused kernel (only when ``fused=True``)."""
         return bool(group["fused"])
 
     @staticmethod
@@ -223,8 +221,8 @@ class RMSprop(torch.optim.Optimizer):
         """Multi-tensor or per-tensor for what is not fused, with torch's choice for ``None``."""
         if group["foreach"] is not None:
             return group["foreach"]
-        if group["fused"] is None:
-            return True  # the fallback of "fuse when you can"
+        if group["fused"]:
+            return True  # a group the kernel cannot take as it is
         return params[0].device.type != "cpu"  # torch's default: the loop on CPU
 
     @torch.no_grad()
@@ -250,10 +248,9 @@ class RMSprop(torch.optim.Optimizer):
                 eps_in_sqrt=group["eps_in_sqrt"],
             )
             state_lists = (params, grads, square_avgs, grad_avgs, buffers)
-            if self._fuses(group, params):
-                left = _fused.fused_update(*state_lists, **options)
-                if not left:
-                    continue
-                state_lists = tuple([t[i] for i in left] if t else t for t in state_lists)
+            if self._fuses(group, params) and _fused.unfusable_reason(
+                    *state_lists, centered=group["centered"], momentum=group["momentum"]) is None:
+                _fused.fused_update(*state_lists, **options)
+                continue
             rmsprop_update(*state_lists, **options, foreach=self._foreach(group, params))
         return loss
