@@ -59,7 +59,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -332,7 +332,8 @@ def _obtain() -> tuple[Path, bool, bool, str | None, Path | None]:
         if parallel and failed.exists():  # this compiler cannot do OpenMP: known from before
             continue
         if _verified(target):
-            os.utime(target)  # last use, for pruning
+            with suppress(OSError):
+                os.utime(target)  # last use, for pruning
             return target, True, parallel, None, None
         with _exclusive(cache, patience=3 * _timeout() + 30):
             if _verified(target):  # another process published it while we waited
@@ -349,7 +350,13 @@ def _obtain() -> tuple[Path, bool, bool, str | None, Path | None]:
     raise AssertionError("unreachable")
 
 
-def _bind(library: ctypes.CDLL, path: Path) -> None:
+def _load(path: Path) -> ctypes.CDLL:
+    """Load the kernel library at ``path`` and declare its entry point's arguments."""
+    try:
+        library = ctypes.CDLL(str(path))
+    except OSError as error:
+        raise FusedUnavailableError(
+            f"fused=True: the fused RMSprop kernel could not be loaded: {error}") from error
     try:
         function = getattr(library, SYMBOL)
     except AttributeError:
@@ -358,6 +365,14 @@ def _bind(library: ctypes.CDLL, path: Path) -> None:
     function.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 7 + [ctypes.c_double] * 5 + \
         [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
     function.restype = ctypes.c_int
+    return library
+
+
+def _discard(path: Path) -> None:
+    """Remove a cached kernel (and its digest) so that the next attempt builds it afresh."""
+    with _exclusive(path.parent, patience=3 * _timeout() + 30):
+        for stale in (path, path.with_name(path.name + ".sha256")):
+            stale.unlink(missing_ok=True)
 
 
 def load_kernel() -> ctypes.CDLL:
@@ -372,22 +387,28 @@ def load_kernel() -> ctypes.CDLL:
         if _kernel is not None:
             return _kernel
         start = time.perf_counter()
-        try:
-            path, cached, parallel, refusal, private = _obtain()
-        except OSError as error:  # e.g. a cache file that cannot be written
-            raise FusedUnavailableError(
-                f"fused=True: the fused RMSprop kernel could not be built: {error} (the kernel "
-                "cache is set by RMSPROP_LIB_CACHE, the compiler by CC)") from error
-        try:
+        for attempt in (1, 2):
             try:
-                library = ctypes.CDLL(str(path))
-            except OSError as error:
+                path, cached, parallel, refusal, private = _obtain()
+            except OSError as error:  # e.g. a cache file that cannot be written
                 raise FusedUnavailableError(
-                    f"fused=True: the fused RMSprop kernel could not be loaded: {error}") from error
-            _bind(library, path)
-        finally:
-            if private is not None:  # the loaded library stays mapped after its file goes
-                shutil.rmtree(private, ignore_errors=True)
+                    f"fused=True: the fused RMSprop kernel could not be built: {error} (the kernel "
+                    "cache is set by RMSPROP_LIB_CACHE, the compiler by CC)") from error
+            if attempt == 2 and private is None:
+                # The dynamic loader would hand back the library it already loaded under this
+                # name; load the rebuilt one through a private copy instead.
+                private = Path(tempfile.mkdtemp(prefix="rmsprop_lib-"))
+                path = Path(shutil.copy(path, private / path.name))
+            try:
+                library = _load(path)
+                break
+            except FusedUnavailableError:
+                if not cached or attempt == 2:
+                    raise
+                _discard(path)  # a cached kernel that its digest vouches for, yet unusable
+            finally:
+                if private is not None:  # the loaded library stays mapped after its file goes
+                    shutil.rmtree(private, ignore_errors=True)
         _info.clear()
         _info.update(path=str(path), cached=cached, openmp=parallel,
                      seconds=time.perf_counter() - start)
