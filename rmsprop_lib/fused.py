@@ -616,11 +616,13 @@ def _reusable(arguments) -> tuple | None:
     """The plan :func:`unfusable_reason` just made for these very lists, if they still hold
     as many tensors and the data pointers it checked; consumed by the first look."""
     last, _last.value = getattr(_last, "value", None), None
-    if last is None or not all(a is b for a, b in zip(last[0], arguments)):
+    if last is None or last[0][5:] != arguments[5:]:  # centered, momentum
+        return None
+    lists = _lists(*arguments)
+    if not all(a is b for a, b in zip(_lists(*last[0]), lists)):
         return None
     plan, lengths = last[1], last[2]
     indices, columns = plan[0], plan[1]
-    lists = _lists(*arguments)
     if [len(tensors) for tensors in lists] != lengths:
         return None
     every = len(indices) == lengths[0]
