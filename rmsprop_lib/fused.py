@@ -665,7 +665,9 @@ def fused_update(
 ) -> None:
     """Apply one RMSprop step to a whole group with the fused kernel, in place.
 
-    One kernel call for the whole group, whatever its dtypes. Steps (``state["step"]``) are the caller's to count.
+    One kernel call for the whole group, whatever its dtypes. Steps (``state["step"]``) are
+    the caller's to count. Called right after :func:`unfusable_reason` on the same lists, it
+    reuses those checks (after confirming that every tensor's data pointer is unchanged).
 
     Args:
         params, grads, square_avgs: one tensor per parameter each.
