@@ -58,6 +58,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import chain
@@ -533,7 +534,8 @@ def _checked_plan(lists, slots):
             column.append(pointer)
         sizes.append(numel * real[1])
         wide.append(real[0])
-    return None, (indices, columns, sizes, wide, slots)
+    return None, (indices, [array("Q", column) for column in columns], array("q", sizes),
+                  array("B", wide), slots)
 
 
 
@@ -578,14 +580,16 @@ def _fast_plan(lists, slots):
     if not (all(map(_is_cpu, everything)) and all(map(Tensor.is_contiguous, everything))) \
             or any(map(Tensor.is_neg, everything)):
         return None
-    sizes = list(map(Tensor.numel, params))
-    columns = [list(map(Tensor.data_ptr, tensors)) for tensors in lists]
-    wide = [_FAST_DTYPES[dtype] for dtype in dtypes]
+    # Arrays of machine integers: what the kernel reads, built without a Python list between.
+    sizes = array("q", map(Tensor.numel, params))
+    columns = [array("Q", map(Tensor.data_ptr, tensors)) for tensors in lists]
+    wide = array("B", map(_FAST_DTYPES.__getitem__, dtypes))
     if 0 in sizes:  # empty parameters: nothing to do, and no memory to point at
         keep = [i for i, n in enumerate(sizes) if n]
-        columns = [[column[i] for i in keep] for column in columns]
-        return keep, columns, [sizes[i] for i in keep], [wide[i] for i in keep], slots
-    return list(range(len(params))), columns, sizes, wide, slots
+        columns = [array("Q", [column[i] for i in keep]) for column in columns]
+        return (keep, columns, array("q", [sizes[i] for i in keep]),
+                array("B", [wide[i] for i in keep]), slots)
+    return range(len(params)), columns, sizes, wide, slots
 
 def unfusable_reason(
     params: Sequence[Tensor], grads: Sequence[Tensor], square_avgs: Sequence[Tensor],
@@ -627,8 +631,8 @@ def _reusable(arguments) -> tuple | None:
         return None
     every = len(indices) == lengths[0]
     for tensors, column in zip(lists, columns):
-        pointers = list(map(Tensor.data_ptr, tensors)) if every else \
-            [tensors[i].data_ptr() for i in indices]
+        pointers = array("Q", map(Tensor.data_ptr, tensors)) if every else \
+            array("Q", [tensors[i].data_ptr() for i in indices])
         if pointers != column:
             return None
     return plan
@@ -699,14 +703,13 @@ def fused_update(
     flags = ((CENTERED if centered else 0) | (MOMENTUM if momentum > 0 else 0)
              | (MAXIMIZE if maximize else 0) | (EPS_IN_SQRT if eps_in_sqrt else 0)
              | (WEIGHT_DECAY if weight_decay != 0 else 0))
-    pointers = ctypes.c_void_p * count
-    arrays = [pointers(*column) for column in columns]
+    arrays = [column.buffer_info()[0] for column in columns]  # kept alive by ``plan``
     m = arrays[slots.index("grad_avg")] if centered else None
     b = arrays[slots.index("momentum_buffer")] if momentum > 0 else None
     where = (ctypes.c_int64 * 4)()
     status = getattr(kernel, SYMBOL)(
-        count, arrays[0], arrays[1], arrays[2], m, b, (ctypes.c_int64 * count)(*sizes),
-        (ctypes.c_ubyte * count)(*wide), *scalars, flags, _threads(sum(sizes)), where)
+        count, arrays[0], arrays[1], arrays[2], m, b, sizes.buffer_info()[0],
+        wide.buffer_info()[0], *scalars, flags, _threads(sum(sizes)), where)
     if status == 1:
         first, second = (f"parameter {indices[where[k]]}'s {slots[where[k + 1]]}" for k in (0, 2))
         raise ValueError(f"fused RMSprop step: {first} and {second} overlap in memory; "
