@@ -295,6 +295,7 @@ def _prune(directory: Path, source_tag: str, keep: Path) -> None:
 def _obtain() -> tuple[Path, bool, bool, str | None, Path | None]:
     """The kernel library: ``(path, reused from the cache, parallel, why the cache was not
     used, a private directory to delete once loaded)``."""
+    _timeout()  # a bad setting is reported before anything runs
     argv = _compiler()
     resolved = shutil.which(argv[0])
     if resolved is None:
