@@ -178,8 +178,9 @@ def optimizer_step_table(results: dict) -> str:
     """The results file as a Markdown table: one row per case and configuration.
 
     Times are ms per step; "fused÷torch foreach" and "fused÷下限" are the fused step's time
-    over ``torch.optim.RMSprop(foreach=True)``'s and over the memory floor; the extra memory
-    is torch's default → ours fused.
+    over ``torch.optim.RMSprop(foreach=True)``'s and over the memory floor; the time per
+    tensor is shown for lists of tensors ("—" for one tensor); the extra memory is torch's
+    default → ours fused.
     """
     by_case: dict[tuple, dict[str, dict]] = {}
     for row in results["rows"]:
@@ -192,10 +193,11 @@ def optimizer_step_table(results: dict) -> str:
             raise ValueError(f"results file: case {config!r} lacks the implementations {missing}")
         fused_row, first = by["ours fused"], by["torch default"]
         times = " | ".join(f"{by[name]['ms_per_step']:.2f}" for name in TABLE_COLUMNS)
+        per_tensor = f"{fused_row['us_per_tensor']:.2f}" if first["tensors"] > 1 else "—"
         lines.append(
             f"| {case_label(first)} | {first['tensors']} | {config} | {times} "
             f"| {fused_row['ratio_to_torch_foreach']:.2f}× | {fused_row['ratio_to_floor']:.2f}× "
-            f"| {fused_row['us_per_tensor']:.2f} "
+            f"| {per_tensor} "
             f"| {first['extra_memory_mb']:.0f} → {fused_row['extra_memory_mb']:.0f} |")
     return "\n".join(lines)
 
