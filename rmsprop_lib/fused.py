@@ -67,6 +67,7 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+from torch.autograd.graph import increment_version
 
 __all__ = ["FusedUnavailableError", "build_info", "check_fusable", "fused_update", "load_kernel",
            "unfusable_reason"]
@@ -717,3 +718,7 @@ def fused_update(
                          "nothing was updated")
     if status != 0:
         raise MemoryError("fused RMSprop step: no memory for the overlap check; nothing was updated")
+    # Writes through raw pointers are invisible to autograd: bump the version counters, as an
+    # in-place torch operator would, so a graph that saved one of these tensors notices.
+    lists = _lists(*arguments)
+    increment_version(chain(lists[0], *lists[2:]))

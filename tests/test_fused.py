@@ -215,6 +215,17 @@ def test_a_tensor_lr_of_several_elements_is_refused():
                            maximize=False, eps_in_sqrt=False)
 
 
+@needs_cc
+def test_autograd_sees_the_kernel_write_in_place():
+    p = torch.randn(4, requires_grad=True)
+    loss = (p * p).sum()  # saves p for the backward pass
+    with torch.no_grad():
+        fused.fused_update([p], [torch.ones(4)], [torch.zeros(4)], [], [], lr=0.1, alpha=0.9, eps=1e-8,
+                           weight_decay=0, momentum=0, centered=False, maximize=False, eps_in_sqrt=False)
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation"):
+        loss.backward()
+
+
 # --- bad input: a Python exception naming the parameter and the tensor, never a crash ------
 
 BAD_INPUT = r'''
