@@ -1,15 +1,22 @@
 """Time one RMSprop step: our loop, foreach and fused against torch.optim.RMSprop.
 
-Interleaved in one run, medians over repetitions, float32. For each size and
-configuration it prints ms/step, the effective bandwidth (the bytes the update must move,
-divided by the time), the speed-up over torch's default, and the ratio to the memory
-floor, which is measured in the same run: a plain element-wise pass (``a.add_(b)``,
-12 bytes per element) gives the machine's bandwidth, and the floor of a step is the
-bytes it must move at that bandwidth (20 bytes per element for the plain update: read
-θ, g, v and write θ, v; 36 with centered and momentum). Also the extra memory a step
-allocates, sampled from the process's resident set.
+Interleaved in one run, medians over repetitions, float32, for each case and configuration
+(plain; centered+momentum). Cases: one tensor of each ``--sizes`` elements; 1000 parameters
+of 16 values (where the per-tensor overhead shows); the 161 parameter shapes of ResNet-50
+(25.6M values, a real model's list). For each it prints ms/step, the effective bandwidth
+(the bytes the update must move, divided by the time), the speed-up over torch's default,
+the fused step's time relative to ``torch.optim.RMSprop(foreach=True)``, the time per
+tensor, and the ratio to the memory floor, which is measured in the same run: a plain
+element-wise pass (``a.add_(b)`` over as many elements as the case, 12 bytes per element)
+gives the machine's bandwidth, and the floor of a step is the bytes it must move at that
+bandwidth (20 bytes per element for the plain update: read θ, g, v and write θ, v; 36 with
+centered and momentum). Also the extra memory a step allocates, sampled from the process's
+resident set.
 
-    python benchmarks/optimizer_step.py [--sizes 1e6 1e7 2.5e7] [--reps 15] [--out FILE]
+    python benchmarks/optimizer_step.py [--sizes 1e6 1e7 2.5e7] [--models 1000x16 resnet50]
+                                        [--reps 15] [--out FILE]
+
+:func:`optimizer_step_table` turns the results file into the table of the performance page.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -28,7 +36,7 @@ from rmsprop_lib import RMSprop, fused
 
 CONFIGS = {"plain": {}, "centered+momentum": {"centered": True, "momentum": 0.9}}
 BYTES_PER_ELEMENT = {"plain": 20, "centered+momentum": 36}  # float32, minimal traffic
-IMPLEMENTATIONS = {
+IMPLEMENTATIONS: dict[str, Callable] = {
     "torch default": lambda p, c: torch.optim.RMSprop(p, **c),
     "torch foreach": lambda p, c: torch.optim.RMSprop(p, foreach=True, **c),
     "ours loop": lambda p, c: RMSprop(p, foreach=False, **c),
@@ -36,6 +44,34 @@ IMPLEMENTATIONS = {
     "ours fused": lambda p, c: RMSprop(p, fused=True, **c),
 }
 PAGE = 4096
+# What build_info() may publish: not the kernel's path, which names a directory of this machine.
+PUBLISHED_BUILD_INFO = ("cached", "openmp", "seconds")
+
+
+def resnet50_shapes() -> list[tuple[int, ...]]:
+    """The 161 parameter shapes of torchvision's ResNet-50, in ``model.parameters()`` order.
+
+    A 7×7 stem, then bottleneck blocks (1×1, 3×3, 1×1 convolutions, each followed by a
+    batch norm's weight and bias) in four stages of 3, 4, 6 and 3 blocks, the first block of
+    each stage with a 1×1 projection shortcut, and a 2048→1000 classifier: 25,557,032 values.
+    """
+    shapes: list[tuple[int, ...]] = [(64, 3, 7, 7), (64,), (64,)]
+    inplanes = 64
+    for planes, blocks in ((64, 3), (128, 4), (256, 6), (512, 3)):
+        for block in range(blocks):
+            shapes += [(planes, inplanes, 1, 1), (planes,), (planes,),
+                       (planes, planes, 3, 3), (planes,), (planes,),
+                       (planes * 4, planes, 1, 1), (planes * 4,), (planes * 4,)]
+            if block == 0:
+                shapes += [(planes * 4, inplanes, 1, 1), (planes * 4,), (planes * 4,)]
+            inplanes = planes * 4
+    return shapes + [(1000, 2048), (1000,)]
+
+
+MODELS: dict[str, Callable[[], list[tuple[int, ...]]]] = {
+    "1000x16": lambda: [(16,)] * 1000,
+    "resnet50": resnet50_shapes,
+}
 
 
 class RssPeak:
@@ -68,17 +104,21 @@ class RssPeak:
         return (self.peak - self.start) / 2**20
 
 
-def bench_size(n: int, config_name: str, reps: int) -> list[dict]:
+def bench_case(case: str, shapes: list[tuple[int, ...]], config_name: str, reps: int) -> list[dict]:
+    """One row per implementation for ``shapes`` under ``config_name``."""
     config = CONFIGS[config_name]
     g = torch.Generator().manual_seed(0)
-    start, grad = torch.randn(n, generator=g), torch.randn(n, generator=g)
+    start = [torch.randn(shape, generator=g) for shape in shapes]
+    grads = [torch.randn(shape, generator=g) for shape in shapes]
+    n = sum(p.numel() for p in start)
     runs = {}
     for name, make in IMPLEMENTATIONS.items():
-        param = start.clone().requires_grad_()
-        param.grad = grad.clone()
-        optimizer = make([param], config)
+        params = [p.clone().requires_grad_() for p in start]
+        for p, grad in zip(params, grads):
+            p.grad = grad.clone()
+        optimizer = make(params, config)
         first = time.perf_counter()
-        optimizer.step()  # creates the state; for fused, also loads the kernel
+        optimizer.step()  # creates the state
         runs[name] = {"opt": optimizer, "times": [], "first_ms": (time.perf_counter() - first) * 1e3}
     a, b = torch.randn(n, generator=g), torch.randn(n, generator=g)
     floor_times = []
@@ -93,50 +133,116 @@ def bench_size(n: int, config_name: str, reps: int) -> list[dict]:
     bandwidth = 12 * n / statistics.median(floor_times)  # bytes per second, float32
     floor_ms = BYTES_PER_ELEMENT[config_name] * n / bandwidth * 1e3
     reference = statistics.median(runs["torch default"]["times"])
+    foreach = statistics.median(runs["torch foreach"]["times"])
     rows = []
     for name, run in runs.items():
         with RssPeak() as peak:
             run["opt"].step()
         median = statistics.median(run["times"])
         rows.append({
-            "size": n, "config": config_name, "implementation": name,
+            "case": case, "tensors": len(shapes), "size": n, "config": config_name,
+            "implementation": name,
             "ms_per_step": median * 1e3,
             "first_step_ms": run["first_ms"],
             "effective_gb_s": BYTES_PER_ELEMENT[config_name] * n / median / 1e9,
             "speedup_vs_torch_default": reference / median,
+            "ratio_to_torch_foreach": median / foreach,
             "ratio_to_floor": median * 1e3 / floor_ms,
             "floor_ms": floor_ms,
+            "us_per_tensor": median * 1e6 / len(shapes),
             "extra_memory_mb": peak.extra_mb,
         })
     return rows
 
 
+def published_build_info(info: dict) -> dict:
+    """:func:`rmsprop_lib.fused.build_info` without what names this machine's files."""
+    return {key: info[key] for key in PUBLISHED_BUILD_INFO if key in info}
+
+
+def case_label(row: dict) -> str:
+    """How a case is named in the table: ``"25M"``, ``"1000×16"``, ``"ResNet-50"``."""
+    if row["case"] == "resnet50":
+        return "ResNet-50"
+    if row["case"] == "1000x16":
+        return "1000×16"
+    return f"{row['size'] / 1e6:g}M"
+
+
+TABLE_COLUMNS = ["torch default", "torch foreach", "ours loop", "ours foreach", "ours fused"]
+TABLE_HEADER = ["用例", "张量数", "配置", "torch", "torch foreach", "本库 loop", "本库 foreach",
+                "本库 fused", "fused÷torch foreach", "fused÷下限", "fused 每张量 µs", "额外内存 MB"]
+
+
+def optimizer_step_table(results: dict) -> str:
+    """The results file as a Markdown table: one row per case and configuration.
+
+    Times are ms per step; "fused÷torch foreach" and "fused÷下限" are the fused step's time
+    over ``torch.optim.RMSprop(foreach=True)``'s and over the memory floor; the time per
+    tensor is shown for lists of tensors ("—" for one tensor); the extra memory is torch's
+    default → ours fused.
+    """
+    by_case: dict[tuple, dict[str, dict]] = {}
+    for row in results["rows"]:
+        by_case.setdefault((row["case"], row["config"]), {})[row["implementation"]] = row
+    lines = ["| " + " | ".join(TABLE_HEADER) + " |",
+             "| --- | ---: | --- |" + " ---: |" * (len(TABLE_HEADER) - 3)]
+    for (_, config), by in by_case.items():
+        missing = [name for name in TABLE_COLUMNS if name not in by]
+        if missing:
+            raise ValueError(f"results file: case {config!r} lacks the implementations {missing}")
+        fused_row, first = by["ours fused"], by["torch default"]
+        times = " | ".join(f"{by[name]['ms_per_step']:.2f}" for name in TABLE_COLUMNS)
+        per_tensor = f"{fused_row['us_per_tensor']:.2f}" if first["tensors"] > 1 else "—"
+        lines.append(
+            f"| {case_label(first)} | {first['tensors']} | {config} | {times} "
+            f"| {fused_row['ratio_to_torch_foreach']:.2f}× | {fused_row['ratio_to_floor']:.2f}× "
+            f"| {per_tensor} "
+            f"| {first['extra_memory_mb']:.0f} → {fused_row['extra_memory_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def machine_line(results: dict) -> str:
+    """One line saying where and when the results were measured."""
+    m = results["machine"]
+    return (f"机器：{m['cpu']}，{m['cores']} 核；PyTorch {m['torch']}；测于 {m['date']}，"
+            f"每项重复 {results['reps']} 次")
+
+
+def load_results(path: Path | str) -> dict:
+    """The results file written by this script."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7, 2.5e7])
+    parser.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7, 2.5e7])
+    parser.add_argument("--models", nargs="*", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--out", type=Path,
                         default=Path(__file__).with_name("results") / "optimizer_step.json")
     args = parser.parse_args()
 
     fused.load_kernel()
+    cases = [(f"{int(s)}", [(int(s),)]) for s in args.sizes] + \
+        [(name, MODELS[name]()) for name in args.models]
     rows = []
-    header = f"{'size':>6} {'config':<18} {'implementation':<14} {'ms/step':>8} {'GB/s':>6} " \
-             f"{'vs torch':>8} {'vs floor':>8} {'+MB':>6}"
-    print(header)
-    for n in (int(s) for s in args.sizes):
+    print(f"{'case':>9} {'config':<18} {'implementation':<14} {'ms/step':>8} {'GB/s':>6} "
+          f"{'vs torch':>8} {'/foreach':>8} {'vs floor':>8} {'us/tensor':>9} {'+MB':>6}")
+    for case, shapes in cases:
         for config_name in CONFIGS:
-            for row in bench_size(n, config_name, args.reps):
+            for row in bench_case(case, shapes, config_name, args.reps):
                 rows.append(row)
-                print(f"{n / 1e6:>5g}M {config_name:<18} {row['implementation']:<14} "
+                print(f"{case_label(row):>9} {config_name:<18} {row['implementation']:<14} "
                       f"{row['ms_per_step']:8.2f} {row['effective_gb_s']:6.1f} "
-                      f"{row['speedup_vs_torch_default']:7.2f}x {row['ratio_to_floor']:7.2f}x "
+                      f"{row['speedup_vs_torch_default']:7.2f}x {row['ratio_to_torch_foreach']:7.2f}x "
+                      f"{row['ratio_to_floor']:7.2f}x {row['us_per_tensor']:9.2f} "
                       f"{row['extra_memory_mb']:6.0f}")
     info = fused.build_info()
-    print(f"fused kernel: {'reused from ' if info['cached'] else 'built into '}{info['path']} "
+    print(f"fused kernel: {'reused from the cache' if info['cached'] else 'built'} "
           f"in {info['seconds']:.2f} s")
     result = {"machine": machine(), "reps": args.reps, "dtype": "float32",
-              "kernel_build": info, "rows": rows}
+              "kernel_build": published_build_info(info), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,4 +1,5 @@
-/* One pass over memory for an RMSprop step: read p, g, v (and m, b); write p, v (and m, b).
+/* One pass over memory for an RMSprop step over a whole parameter group: for every
+ * parameter, read p, g, v (and m, b); write p, v (and m, b).
  *
  * Each element goes through the sequence of IEEE operations that torch.optim.RMSprop's
  * per-tensor loop's formula describes, in the parameter's own precision (the scalars are
@@ -7,11 +8,18 @@
  * kernels fuse some multiply-adds and their square roots are not always correctly
  * rounded, so the two agree to rounding, not bit for bit.
  *
- * The option flags are constants inside each specialised loop: the switch in the entry
- * points instantiates the body once per combination, so the hot loop has no branches.
+ * The option flags are constants inside each specialised loop: the switch in the dispatch
+ * instantiates the body once per combination, so the hot loop has no branches.
+ *
+ * The entry point takes the group as arrays of pointers and element counts, so a step over
+ * thousands of small tensors is one call. The caller (rmsprop_lib/fused.py) has checked
+ * every tensor's dtype, device, shape, layout and storage bounds before calling; the entry
+ * point checks the one thing that needs all pointers at once, that no two arrays of the
+ * group overlap, and writes nothing when they do.
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 enum {
     CENTERED = 1,
@@ -75,40 +83,113 @@ DEFINE_BODY(double, sqrt)
 DEFINE_DISPATCH(float)
 DEFINE_DISPATCH(double)
 
-/* Entry points. With OpenMP and ``threads`` > 1, the elements are split into one contiguous
- * chunk of whole cache lines per thread of the team. The library is linked against libgomp.so.1, which inside a
- * torch process is torch's own OpenMP runtime: the chunks run on the same worker threads
- * as torch's operators (an OpenMP worker that is still spinning after torch's last
- * operator picks up its chunk at once, instead of competing for a core with another pool).
- * Built without OpenMP, the step is serial whatever ``threads`` says. */
-#define DEFINE_ENTRY(NAME, T)                                                                  \
-    void NAME(T *p, const T *g, T *v, T *m, T *b, int64_t n, double lr, double alpha,         \
-              double eps, double wd, double mom, int flags, int threads) {                    \
-        PARALLEL_OVER(T)                                                                      \
-        dispatch_##T(p, g, v, m, b, n, lr, alpha, eps, wd, mom, flags);                       \
+/* The byte range [start, end) of one array of the group: parameter ``index``, ``slot`` 0..4
+ * for p, g, v, m, b (the numbering of ``SLOTS`` in fused.py). */
+typedef struct {
+    uintptr_t start, end;
+    int64_t index, slot;
+} span_t;
+
+static int by_start(const void *x, const void *y) {
+    const span_t *a = x, *b = y;
+    return (a->start > b->start) - (a->start < b->start);
+}
+
+static size_t width(const unsigned char *wide, int64_t i) {
+    return wide[i] ? sizeof(double) : sizeof(float);
+}
+
+/* 0 when no two arrays overlap; 1 when two do, their (index, slot) pairs in ``where``;
+ * -1 when the memory for the check cannot be had. Empty arrays take no memory. */
+static int find_overlap(int64_t count, void *const *arrays[5], const int64_t *n,
+                        const unsigned char *wide, int64_t where[4]) {
+    span_t *spans = malloc(sizeof(span_t) * (size_t)(count > 0 ? count : 1) * 5);
+    if (spans == NULL) return -1;
+    int64_t used = 0;
+    for (int64_t slot = 0; slot < 5; ++slot) {
+        if (arrays[slot] == NULL) continue;
+        for (int64_t i = 0; i < count; ++i) {
+            if (n[i] == 0) continue;
+            const uintptr_t start = (uintptr_t)arrays[slot][i];
+            spans[used++] = (span_t){start, start + (uintptr_t)n[i] * width(wide, i), i, slot};
+        }
     }
+    qsort(spans, (size_t)used, sizeof(span_t), by_start);
+    int found = 0;
+    for (int64_t k = 1; k < used && !found; ++k) {
+        if (spans[k].start < spans[k - 1].end) {
+            where[0] = spans[k - 1].index, where[1] = spans[k - 1].slot;
+            where[2] = spans[k].index, where[3] = spans[k].slot;
+            found = 1;
+        }
+    }
+    free(spans);
+    return found;
+}
+
+/* Update elements [s, e) of parameter i, in its own precision. */
+static void update(int64_t i, int64_t s, int64_t e, void *const *p, void *const *g,
+                   void *const *v, void *const *m, void *const *b, const unsigned char *wide,
+                   double lr, double alpha, double eps, double wd, double mom, int flags) {
+    if (wide[i])
+        dispatch_double((double *)p[i] + s, (const double *)g[i] + s, (double *)v[i] + s,
+                        m ? (double *)m[i] + s : NULL, b ? (double *)b[i] + s : NULL, e - s, lr,
+                        alpha, eps, wd, mom, flags);
+    else
+        dispatch_float((float *)p[i] + s, (const float *)g[i] + s, (float *)v[i] + s,
+                       m ? (float *)m[i] + s : NULL, b ? (float *)b[i] + s : NULL, e - s, lr,
+                       alpha, eps, wd, mom, flags);
+}
 
 #ifdef _OPENMP
 #include <omp.h>
-#define PARALLEL_OVER(T)                                                                       \
-    if (threads > 1) {                                                                         \
-        _Pragma("omp parallel num_threads(threads)")                                           \
-        {                                                                                      \
-            /* The team may be smaller than asked for: split by its real size. */             \
-            const int64_t team = omp_get_num_threads(), line = 64 / (int64_t)sizeof(T);       \
-            int64_t chunk = (n + team - 1) / team;                                             \
-            chunk += (line - chunk % line) % line;                                             \
-            const int64_t start = (int64_t)omp_get_thread_num() * chunk;                      \
-            const int64_t count = n - start < chunk ? n - start : chunk;                      \
-            if (count > 0)                                                                     \
-                dispatch_##T(p + start, g + start, v + start, m ? m + start : m,              \
-                             b ? b + start : b, count, lr, alpha, eps, wd, mom, flags);       \
-        }                                                                                      \
-        return;                                                                                \
-    }
-#else
-#define PARALLEL_OVER(T) (void)threads;
 #endif
 
-DEFINE_ENTRY(rmsprop_step_f32, float)
-DEFINE_ENTRY(rmsprop_step_f64, double)
+/* The entry point: ``count`` parameters; ``p``, ``g``, ``v`` (and ``m`` when centered, ``b``
+ * with momentum, else NULL) are arrays of ``count`` pointers; parameter i has ``n[i]``
+ * elements (a complex parameter as its real view: twice its numel), of double when
+ * ``wide[i]``, else of float. Returns 0 after the update, or, having written nothing, 1
+ * when two arrays overlap (``where`` says which) and -1 when out of memory.
+ *
+ * With OpenMP and ``threads`` > 1 the group's elements, taken end to end as one index range,
+ * are split into one contiguous chunk of 16 elements' multiples per thread of the team, so
+ * many small tensors and one large tensor are shared out alike. The library is linked
+ * against libgomp.so.1, which inside a torch process is torch's own OpenMP runtime: the
+ * chunks run on the same worker threads as torch's operators (a worker still spinning after
+ * torch's last operator picks up its chunk at once, instead of competing for a core with a
+ * second pool). Built without OpenMP, the step is serial whatever ``threads`` says. */
+int rmsprop_group(int64_t count, void *const *p, void *const *g, void *const *v, void *const *m,
+                  void *const *b, const int64_t *n, const unsigned char *wide, double lr,
+                  double alpha, double eps, double wd, double mom, int flags, int threads,
+                  int64_t *where) {
+    void *const *arrays[5] = {p, g, v, m, b};
+    const int overlap = find_overlap(count, arrays, n, wide, where);
+    if (overlap != 0) return overlap;
+#ifdef _OPENMP
+    if (threads > 1) {
+        int64_t total = 0;
+        for (int64_t i = 0; i < count; ++i) total += n[i];
+#pragma omp parallel num_threads(threads)
+        {
+            /* The team may be smaller than asked for: split by its real size. */
+            const int64_t team = omp_get_num_threads(), line = 16;
+            int64_t chunk = (total + team - 1) / team;
+            chunk += (line - chunk % line) % line;
+            const int64_t lo = (int64_t)omp_get_thread_num() * chunk;
+            const int64_t hi = total - lo < chunk ? total : lo + chunk;
+            int64_t offset = 0;
+            for (int64_t i = 0; i < count && offset < hi; offset += n[i], ++i) {
+                const int64_t s = lo > offset ? lo - offset : 0;
+                const int64_t e = hi - offset < n[i] ? hi - offset : n[i];
+                if (e > s) update(i, s, e, p, g, v, m, b, wide, lr, alpha, eps, wd, mom, flags);
+            }
+        }
+        return 0;
+    }
+#else
+    (void)threads;
+#endif
+    for (int64_t i = 0; i < count; ++i)
+        update(i, 0, n[i], p, g, v, m, b, wide, lr, alpha, eps, wd, mom, flags);
+    return 0;
+}

@@ -1,29 +1,46 @@
-"""The fused RMSprop step: one pass over memory per parameter, by a small C kernel.
+"""The fused RMSprop step: one pass over memory, one C call per parameter group.
 
 Why a hand-written C kernel loaded with ``ctypes`` rather than ``torch.compile``: the update
 is one element-wise loop, so a C compiler produces the memory-bound loop directly; the
 kernel covers every option (weight decay, centered, momentum, maximize, ε placement) for
-float32 and float64 in one build of about a second, cached on disk and keyed by the
-source, the compiler and the flags. Inductor would generate an equivalent loop, but it
-compiles once per configuration, dtype and often shape, for tens of seconds each on a
-2-core machine, which the book build and the test suite would pay again and again.
+float32 and float64 in one build of about a second, cached on disk. Inductor would generate
+an equivalent loop, but it compiles once per configuration, dtype and often shape, for tens
+of seconds each on a 2-core machine.
 
-``ctypes`` releases the GIL during the call. A large tensor is split into
-``torch.get_num_threads()`` contiguous chunks by an OpenMP parallel region; the library is
-linked against ``libgomp.so.1``, which in a torch process is torch's own OpenMP runtime, so
-the chunks run on torch's worker threads rather than on a second pool competing with
-them for the cores (torch's workers keep spinning for a while after each operator).
+**One call per group.** :func:`fused_update` hands the kernel arrays of pointers, element
+counts and widths for the whole group, so a group is one call whatever its size and its mix
+of float32, float64, complex64 and complex128 tensors (each in its own precision). Before any
+update, every tensor is checked in Python (plain ``torch.Tensor``/``nn.Parameter``, strided,
+on CPU, the parameter's dtype and shape and one dense layout shared by the parameter, its
+gradient and its state); the kernel then checks that no two arrays of
+the group overlap and writes nothing if two do. A bad input is a ``ValueError`` naming the
+parameter and the tensor (``grad``, ``square_avg``, ...), never a crash. (Not checked, as
+torch's own operators do not check it either: a storage shrunk under its tensors with
+``untyped_storage().resize_()``, as FSDP does to DTensors' local shards.) A complex tensor is
+updated as its real view (twice as many real numbers), as torch does.
 
-The kernel is built on first use and that cost is reported by :func:`build_info`, not
-hidden: the optimizer builds it in its constructor when ``fused=True``, and at its first
-step when ``fused=None`` (where a kernel that cannot be built means falling back to the
-multi-tensor update; :func:`build_info` then says why under ``error``).
+``ctypes`` releases the GIL during the call. With OpenMP, a large group is split into
+``torch.get_num_threads()`` contiguous chunks of its elements taken end to end; the library
+is linked against ``libgomp.so.1``, which in a torch process is torch's own OpenMP runtime,
+so the chunks run on torch's worker threads rather than on a second pool.
+
+**The kernel cache.** The kernel is compiled with ``$CC`` (parsed like make does: a program
+and its arguments, e.g. ``CC='ccache gcc'``; default: Python's configured compiler, else
+``cc``) and kept in ``$RMSPROP_LIB_CACHE`` (default ``~/.cache/rmsprop_lib``), named by a
+digest of the source, the compiler and its version, the flags and the CPU. A cached kernel is
+loaded only from a directory owned by the current user that neither group nor others can
+write (nor can they replace any directory above it), and only when its SHA-256 equals the
+digest recorded beside it when it was built; otherwise the kernel is rebuilt (a corrupt or
+truncated file), or built privately in a fresh temporary directory (an untrusted cache:
+:func:`build_info` says why under ``cache``). Builds are serialised across processes by a
+lock file and published atomically, compiler runs time out after
+``$RMSPROP_LIB_CC_TIMEOUT`` seconds (default 120), a compiler without OpenMP is remembered
+on disk so later processes build the serial kernel directly, and kernels built from another
+version of the source, or unused for 30 days, are pruned when a new one is published.
 
 Results agree with the per-tensor loop to rounding, not bit for bit: the kernel rounds
 after every operation, as the loop's formula reads, while torch's CPU kernels fuse some
-multiply-adds, and their square roots are not always correctly rounded (on the machine
-this was written on, about one float32 result in five is one unit in the last place
-away from the correctly rounded value the kernel computes).
+multiply-adds, and their square roots are not always correctly rounded.
 """
 
 from __future__ import annotations
@@ -32,19 +49,28 @@ import ctypes
 import hashlib
 import os
 import platform
+import shlex
 import shutil
+import signal
+import stat
 import subprocess
 import sysconfig
 import tempfile
 import threading
 import time
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 
 import torch
 from torch import Tensor
+from torch.autograd.graph import increment_version
 
-__all__ = ["FusedUnavailableError", "load_kernel", "available", "build_info", "fused_update",
-           "check_fusable", "fusable"]
+__all__ = ["FusedUnavailableError", "build_info", "check_fusable", "fused_update", "load_kernel",
+           "unfusable_reason"]
 
 SOURCE = Path(__file__).with_name("_fused_kernel.c")
 CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-std=c11",
@@ -52,8 +78,18 @@ CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-std=
 # libgomp.so.1: inside a torch process the dynamic loader hands the kernel torch's own copy.
 OPENMP = ["-fopenmp"]
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
-# Below this many elements a tensor is updated by the calling thread alone.
+# For each supported dtype: (whether the kernel's real type is double, reals per element).
+_REAL = {torch.float32: (0, 1), torch.complex64: (0, 2), torch.float64: (1, 1),
+         torch.complex128: (1, 2)}
+# Below this many elements in a call, the group is updated by the calling thread alone.
 PARALLEL_THRESHOLD = 1 << 16
+# The names of the tensors of one parameter, in the kernel's argument order.
+SLOTS = ("param", "grad", "square_avg", "grad_avg", "momentum_buffer")
+SYMBOL = "rmsprop_group"
+DEFAULT_TIMEOUT = 120.0  # seconds per compiler run; $RMSPROP_LIB_CC_TIMEOUT overrides
+STALE_AFTER = 30 * 24 * 3600  # a kernel not loaded for this long is pruned
+_PLAIN = (Tensor, torch.nn.Parameter)
+_PLAIN_SET = set(_PLAIN)
 
 CENTERED, MOMENTUM, MAXIMIZE, EPS_IN_SQRT, WEIGHT_DECAY = 1, 2, 4, 8, 16
 
@@ -62,14 +98,64 @@ class FusedUnavailableError(RuntimeError):
     """``fused=True`` was asked for but the fused kernel cannot run here; says why."""
 
 
+class _CompileError(FusedUnavailableError):
+    """The compiler ran and refused (as opposed to not running or not finishing)."""
+
+
 _lock = threading.Lock()
-_kernel = None
-_failure: FusedUnavailableError | None = None  # why the kernel could not be obtained, once known
+_kernel: ctypes.CDLL | None = None
 _info: dict = {}
 
 
-def _compiler() -> str:
-    return os.environ.get("CC") or (sysconfig.get_config_var("CC") or "cc").split()[0]
+# --- building and loading the kernel -------------------------------------------------------
+
+def _compiler() -> list[str]:
+    """``$CC`` (or Python's configured compiler, else ``cc``) as a program and its arguments."""
+    command = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    argv = shlex.split(command)
+    if not argv:
+        raise FusedUnavailableError("fused=True: CC is set but empty; set CC to a C compiler")
+    return argv
+
+
+def _timeout() -> float:
+    value = os.environ.get("RMSPROP_LIB_CC_TIMEOUT")
+    if not value:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise FusedUnavailableError(
+            f"fused=True: RMSPROP_LIB_CC_TIMEOUT must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def _run(argv: list[str], what: str) -> subprocess.CompletedProcess:
+    """Run ``argv`` in its own session; kill the whole session if it outlives the timeout.
+
+    (``subprocess.run(timeout=...)`` kills only the direct child: a wrapper such as ccache, or
+    a shell script, leaves a grandchild that keeps the pipes open and the caller waiting.)
+    """
+    timeout = _timeout()
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                errors="replace", start_new_session=True)
+    except OSError as error:
+        raise FusedUnavailableError(f"fused=True: {what}: cannot run {argv[0]}: {error}") from error
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.communicate()
+        raise FusedUnavailableError(
+            f"fused=True: {what} did not finish within {timeout:g} s and was stopped "
+            "(set RMSPROP_LIB_CC_TIMEOUT to allow longer)") from None
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def _cache_dir() -> Path:
@@ -79,15 +165,49 @@ def _cache_dir() -> Path:
     return Path(base) / "rmsprop_lib"
 
 
-def _cpu_signature() -> str:
-    """What ``-march=native`` depends on: the CPU model and its instruction-set flags.
+def _untrusted(directory: Path) -> str | None:
+    """Why a file in ``directory`` could be written by someone else, or None.
 
-    Part of the cache key, so a cache directory shared between different machines (a
-    network home, a copied container) never loads a kernel built for another CPU.
+    The directory must be ours and writable by nobody else; every directory above it must
+    be ours or root's, and writable by others only with the sticky bit (as ``/tmp``), so
+    nobody else can rename it away and put another in its place.
     """
+    if not hasattr(os, "getuid"):  # no POSIX ownership to check
+        return None
+    uid, real = os.getuid(), directory.resolve()
+    info = os.stat(real)
+    if not stat.S_ISDIR(info.st_mode):
+        return f"{real} is not a directory"
+    if info.st_uid != uid:
+        return f"{real} is owned by uid {info.st_uid}, not by the current user (uid {uid})"
+    if info.st_mode & 0o022:
+        return f"{real} is writable by group or others (mode {stat.S_IMODE(info.st_mode):o})"
+    for parent in real.parents:
+        info = os.stat(parent)
+        if info.st_uid not in (uid, 0):
+            return f"{parent}, above the cache, is owned by another user (uid {info.st_uid})"
+        if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+            return (f"{parent}, above the cache, is writable by group or others "
+                    f"(mode {stat.S_IMODE(info.st_mode):o})")
+    return None
+
+
+def _trusted_cache() -> tuple[Path | None, str | None]:
+    """The kernel cache directory, created private if missing, or None and why not."""
+    directory = _cache_dir()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        reason = _untrusted(directory)
+    except OSError as error:
+        return None, f"cannot use {directory}: {error}"
+    return (None, reason) if reason else (directory, None)
+
+
+def _cpu_signature() -> str:
+    """What ``-march=native`` depends on: the CPU model and its instruction-set flags."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
-            fields = {}
+            fields: dict[str, str] = {}
             for line in cpuinfo:
                 key, _, value = line.partition(":")
                 fields.setdefault(key.strip(), value.strip())
@@ -96,150 +216,438 @@ def _cpu_signature() -> str:
         return f"{platform.processor()}|{torch.backends.cpu.get_cpu_capability()}"
 
 
-def _build(compiler: str) -> tuple[Path, bool, bool]:
-    """The kernel library for this machine: ``(path, reused from the cache, parallel)``.
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
-    Built with OpenMP when the compiler can (so large tensors are split across torch's
-    own worker threads), serial otherwise.
-    """
-    resolved = shutil.which(compiler)
+
+def _verified(target: Path) -> bool:
+    """Whether ``target`` exists and its content has the digest recorded when it was built."""
+    try:
+        recorded = target.with_name(target.name + ".sha256").read_text(encoding="ascii").strip()
+        return _sha256(target) == recorded
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+@contextmanager
+def _exclusive(directory: Path, patience: float) -> Iterator[None]:
+    """Hold the cache's lock file: one process at a time builds, publishes or prunes."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: atomic publication alone keeps builds from clashing
+        yield
+        return
+    with open(directory / ".lock", "a") as handle:
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise FusedUnavailableError(
+                        f"fused=True: another process has been building the kernel in {directory} "
+                        f"for over {patience:g} s") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _compile(argv: list[str], flags: list[str], target: Path) -> None:
+    """Compile the kernel into ``target`` (in a private scratch directory beside it), then
+    record its digest and publish it atomically: no half-written kernel is ever visible."""
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix="build-") as tmp:
+        partial = Path(tmp) / target.name
+        proc = _run([*argv, *flags, "-o", str(partial), str(SOURCE), "-lm"],
+                    f"compiling {SOURCE.name} with {shlex.join(argv)}")
+        if proc.returncode != 0 or not partial.is_file():
+            raise _CompileError(
+                f"fused=True: compiling {SOURCE.name} with {shlex.join(argv)} failed "
+                f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        digest = Path(tmp) / (target.name + ".sha256")
+        digest.write_text(_sha256(partial) + "\n", encoding="ascii")
+        os.replace(digest, target.with_name(digest.name))
+        os.replace(partial, target)
+
+
+def _prune(directory: Path, source_tag: str, keep: Path) -> None:
+    """Remove kernels of another source version or unused for ``STALE_AFTER``, and the
+    scratch directories of builds that died; called under the lock."""
+    now = time.time()
+    for path in directory.glob("rmsprop_fused_*"):
+        kernel = path.name.split(".so")[0].split(".failed")[0]
+        if kernel == keep.name.split(".so")[0]:
+            continue
+        try:
+            if not kernel.startswith(source_tag) or now - path.stat().st_mtime > STALE_AFTER:
+                path.unlink()
+        except OSError:
+            pass
+    for scratch in directory.glob("build-*"):
+        try:
+            if now - scratch.stat().st_mtime > 3600:
+                shutil.rmtree(scratch, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _obtain() -> tuple[Path, bool, bool, str | None, Path | None]:
+    """The kernel library: ``(path, reused from the cache, parallel, why the cache was not
+    used, a private directory to delete once loaded)``."""
+    _timeout()  # a bad setting is reported before anything runs
+    argv = _compiler()
+    resolved = shutil.which(argv[0])
     if resolved is None:
         raise FusedUnavailableError(
             f"fused=True needs a C compiler to build the fused RMSprop kernel, and "
-            f"{compiler!r} was not found (install gcc or set CC); use fused=False "
-            "(or leave fused=None) to run the unfused update instead"
-        )
-    version = subprocess.run([resolved, "--version"], capture_output=True, text=True).stdout
+            f"{argv[0]!r} was not found (install gcc or set CC); leave fused unset (or "
+            "fused=False) to run the unfused update instead")
+    argv = [resolved, *argv[1:]]
+    version = _run([*argv, "--version"], f"running {shlex.join(argv)} --version").stdout
+    source = SOURCE.read_bytes()
+    source_tag = f"rmsprop_fused_{hashlib.sha256(source).hexdigest()[:12]}_"
+
+    def name(flags: list[str]) -> str:
+        key = hashlib.sha256(b"\0".join(s.encode() for s in [
+            shlex.join(argv), version, shlex.join(flags), platform.machine(), _cpu_signature()]))
+        return f"{source_tag}{key.hexdigest()[:16]}"
+
+    cache, refusal = _trusted_cache()
+    if cache is None:  # build privately, load, and let the directory go
+        private = Path(tempfile.mkdtemp(prefix="rmsprop_lib-"))
+        try:
+            for flags, parallel in ((CFLAGS + OPENMP, True), (CFLAGS, False)):
+                try:
+                    _compile(argv, flags, private / f"{name(flags)}.so")
+                    return private / f"{name(flags)}.so", False, parallel, refusal, private
+                except _CompileError:
+                    if not parallel:
+                        raise
+            raise AssertionError("unreachable")
+        except BaseException:
+            shutil.rmtree(private, ignore_errors=True)
+            raise
+    for flags, parallel in ((CFLAGS + OPENMP, True), (CFLAGS, False)):
+        target = cache / f"{name(flags)}.so"
+        failed = cache / f"{name(flags)}.failed"
+        if parallel and failed.exists():  # this compiler cannot do OpenMP: known from before
+            continue
+        if _verified(target):
+            with suppress(OSError):
+                os.utime(target)  # last use, for pruning
+            return target, True, parallel, None, None
+        with _exclusive(cache, patience=3 * _timeout() + 30):
+            if _verified(target):  # another process published it while we waited
+                return target, True, parallel, None, None
+            try:
+                _compile(argv, flags, target)
+            except _CompileError as error:
+                if not parallel:
+                    raise
+                failed.write_text(str(error) + "\n", encoding="utf-8")
+                continue
+            _prune(cache, source_tag, target)
+            return target, False, parallel, None, None
+    raise AssertionError("unreachable")
+
+
+def _load(path: Path) -> ctypes.CDLL:
+    """Load the kernel library at ``path`` and declare its entry point's arguments."""
     try:
-        return (*_compile(resolved, version, CFLAGS + OPENMP), True)
-    except FusedUnavailableError:  # e.g. a clang without libomp: the serial kernel still builds
-        return (*_compile(resolved, version, CFLAGS), False)
+        library = ctypes.CDLL(str(path))
+    except OSError as error:
+        raise FusedUnavailableError(
+            f"fused=True: the fused RMSprop kernel could not be loaded: {error}") from error
+    try:
+        function = getattr(library, SYMBOL)
+    except AttributeError:
+        raise FusedUnavailableError(
+            f"fused=True: the kernel library {path.name} lacks the symbol {SYMBOL}") from None
+    function.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 7 + [ctypes.c_double] * 5 + \
+        [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    function.restype = ctypes.c_int
+    return library
 
 
-def _compile(compiler: str, version: str, flags: list[str]) -> tuple[Path, bool]:
-    """Compile with ``flags`` unless a build for this source/compiler/flags/CPU is cached."""
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, version, " ".join(flags),
-                                    platform.machine(), _cpu_signature()]).encode())
-    target = _cache_dir() / f"rmsprop_fused_{key.hexdigest()[:16]}.so"
-    if target.is_file():
-        return target, True
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        partial = Path(tmp) / target.name
-        proc = subprocess.run([compiler, *flags, "-o", str(partial), str(SOURCE), "-lm"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise FusedUnavailableError(
-                f"fused=True: compiling {SOURCE.name} with {compiler} failed "
-                f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
-            )
-        os.replace(partial, target)  # atomic: no half-written library is ever loaded
-    return target, False
+def _discard(path: Path) -> None:
+    """Remove a cached kernel (and its digest) so that the next attempt builds it afresh."""
+    with _exclusive(path.parent, patience=3 * _timeout() + 30):
+        for stale in (path, path.with_name(path.name + ".sha256")):
+            stale.unlink(missing_ok=True)
 
 
-def load_kernel():
-    """The loaded kernel library, building it on first use. Raises FusedUnavailableError."""
+def load_kernel() -> ctypes.CDLL:
+    """The loaded kernel library, building it on first use.
+
+    Raises:
+        FusedUnavailableError: saying why, when no C compiler is found, it fails or does not
+            finish in time, or the library cannot be loaded or lacks the kernel's symbols.
+    """
     global _kernel
     with _lock:
-        if _kernel is None:
-            start = time.perf_counter()
+        if _kernel is not None:
+            return _kernel
+        start = time.perf_counter()
+        for attempt in (1, 2):
             try:
-                path, cached, parallel = _build(_compiler())
-                library = ctypes.CDLL(str(path))
-            except OSError as error:  # an unwritable cache, a compiler that cannot run, ...
+                path, cached, parallel, refusal, private = _obtain()
+            except OSError as error:  # e.g. a cache file that cannot be written
                 raise FusedUnavailableError(
-                    f"fused=True: the fused RMSprop kernel could not be built or loaded: {error} "
-                    "(the kernel cache is set by RMSPROP_LIB_CACHE, the compiler by CC)"
-                ) from error
-            for name in ("rmsprop_step_f32", "rmsprop_step_f64"):
-                function = getattr(library, name)
-                function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int64] + \
-                    [ctypes.c_double] * 5 + [ctypes.c_int, ctypes.c_int]
-                function.restype = None
-            _info.update(path=str(path), cached=cached, openmp=parallel,
-                         seconds=time.perf_counter() - start)
-            _kernel = library
-        return _kernel
-
-
-def available() -> bool:
-    """Whether the kernel can run here, building it on the first call; never raises.
-
-    The answer is remembered for the life of the process, so a machine without a compiler
-    pays for finding out once. Why it is unavailable is reported by :func:`build_info`
-    under ``error``.
-    """
-    global _failure
-    if _kernel is not None:
-        return True
-    if _failure is not None:
-        return False
-    try:
-        load_kernel()
-    except FusedUnavailableError as error:
-        with _lock:
-            _failure = error
-            _info["error"] = str(error)
-        return False
-    return True
+                    f"fused=True: the fused RMSprop kernel could not be built: {error} (the kernel "
+                    "cache is set by RMSPROP_LIB_CACHE, the compiler by CC)") from error
+            if attempt == 2 and private is None:
+                # The dynamic loader would hand back the library it already loaded under this
+                # name; load the rebuilt one through a private copy instead.
+                private = Path(tempfile.mkdtemp(prefix="rmsprop_lib-"))
+                path = Path(shutil.copy(path, private / path.name))
+            try:
+                library = _load(path)
+                break
+            except FusedUnavailableError:
+                if not cached or attempt == 2:
+                    raise
+                _discard(path)  # a cached kernel that its digest vouches for, yet unusable
+            finally:
+                if private is not None:  # the loaded library stays mapped after its file goes
+                    shutil.rmtree(private, ignore_errors=True)
+        _info.clear()
+        _info.update(path=str(path), cached=cached, openmp=parallel,
+                     seconds=time.perf_counter() - start)
+        if refusal:
+            _info["cache"] = f"not used, built privately instead: {refusal}"
+        _kernel = library
+        return library
 
 
 def build_info() -> dict:
     """How the kernel was obtained: ``path``, ``cached`` (reused from disk), ``openmp``
-    (whether it splits large tensors across threads) and ``seconds``.
-
-    After :func:`available` found it cannot be built, only ``error``, saying why.
-    """
+    (whether it splits large groups across threads), ``seconds``, and ``cache`` when the
+    cache directory was not trusted and the kernel was built privately. Empty before
+    :func:`load_kernel` succeeded. (``path`` names a file of this machine: leave it out of
+    anything published.)"""
     return dict(_info)
 
 
 def _reset_for_tests() -> None:
-    global _kernel, _failure
+    global _kernel
     with _lock:
         _kernel = None
-        _failure = None
         _info.clear()
+
+
+# --- what can be fused ------------------------------------------------------------------
+
+def _param_reason(i: int, p: Tensor, where: str) -> str | None:
+    if type(p) not in _PLAIN:
+        return (f"fused=True: parameter {i}{where} is a {type(p).__name__}, a tensor subclass; "
+                "the fused kernel takes plain tensors (torch.Tensor, nn.Parameter) only")
+    if p.layout != torch.strided:
+        return f"fused=True: parameter {i}{where} is {p.layout}; the fused kernel takes strided tensors only"
+    if p.device.type != "cpu":
+        return f"fused=True: parameter {i}{where} is on {p.device}; the fused kernel runs on CPU only"
+    if p.dtype not in SUPPORTED_DTYPES:
+        return (f"fused=True: parameter {i}{where} is {p.dtype}; the fused kernel supports "
+                "float32 and float64 (complex64/complex128 as their real views)")
+    return None
+
+
+def check_fusable(params: Sequence[Tensor], where: str = "") -> None:
+    """Raise :class:`FusedUnavailableError` if a parameter can never be fused.
+
+    A parameter can be fused when it is a plain ``torch.Tensor`` or ``nn.Parameter`` (not a
+    subclass such as a DTensor, whose memory is not one local array), strided, on CPU, and
+    float32, float64, complex64 or complex128.
+
+    Args:
+        params: the parameters of one group.
+        where: appended after the parameter's index in the message, e.g. ``" of group 1"``.
+    """
+    for i, p in enumerate(params):
+        reason = _param_reason(i, p, where)
+        if reason is not None:
+            raise FusedUnavailableError(reason)
 
 
 def _dense(t: Tensor) -> bool:
     """Non-overlapping and dense: the elements fill ``numel`` consecutive slots."""
-    dims = sorted((s, n) for s, n in zip(t.stride(), t.shape) if n != 1)
     expected = 1
-    for stride, size in dims:
+    for stride, size in sorted((s, n) for s, n in zip(t.stride(), t.shape) if n != 1):
         if stride != expected:
             return False
         expected *= size
     return True
 
 
-def _one_layout(tensors: list[Tensor]) -> bool:
-    if all(t.is_contiguous() for t in tensors):  # the common case, decided in C
-        return True
-    first = tensors[0]
-    return _dense(first) and all(t.stride() == first.stride() for t in tensors[1:])
+def _checked_plan(lists, slots):
+    """Check every tensor the kernel would touch; return ``(None, plan)`` with the kernel's
+    arguments (indices, pointer columns, sizes, widths, slot names), or ``(why not, None)``.
+    Empty parameters are left out: the kernel has nothing to do for them."""
+    params = lists[0]
+    count = len(params)
+    indices: list[int] = []
+    columns: list[list[int]] = [[] for _ in lists]
+    sizes: list[int] = []
+    wide: list[int] = []
+    strided, plain = torch.strided, _PLAIN
+    for i in range(count):
+        p = params[i]
+        dtype, shape = p.dtype, p.shape
+        real = _REAL.get(dtype)
+        if real is None:
+            return f"parameter {i} is {dtype}; the fused kernel supports float32, float64, " \
+                   "complex64 and complex128", None
+        contiguous = p.is_contiguous()
+        if not contiguous and not _dense(p):
+            return f"parameter {i} is not dense (strides {p.stride()} for shape " \
+                   f"{list(shape)}); the fused kernel needs dense, non-overlapping tensors", None
+        row = []
+        for slot, tensors in enumerate(lists):
+            t = tensors[i]
+            key = slots[slot]
+            if t is None:
+                return f"parameter {i}: {key} is None", None
+            if type(t) not in plain:
+                return f"parameter {i}: {key} is a {type(t).__name__}; the fused kernel takes " \
+                       "plain tensors (torch.Tensor, nn.Parameter) only", None
+            if t.layout != strided:
+                return f"parameter {i}: {key} is {t.layout}; the fused kernel takes strided " \
+                       "tensors only", None
+            if not t.is_cpu:
+                return f"parameter {i}: {key} is on {t.device}; the fused kernel runs on CPU only", None
+            if t.dtype != dtype:
+                return f"parameter {i}: {key} is {t.dtype}, but the parameter is {dtype}", None
+            if t.shape != shape:
+                return f"parameter {i}: {key} has shape {list(t.shape)}, but the parameter has " \
+                       f"shape {list(shape)}", None
+            if not (t.is_contiguous() if contiguous else t.stride() == p.stride()):
+                return f"parameter {i}: {key} has strides {t.stride()}, but the parameter has " \
+                       f"strides {p.stride()}; the fused kernel needs one layout for both", None
+            if t.is_conj() or t.is_neg():
+                return f"parameter {i}: {key} is a lazily conjugated or negated view; " \
+                       "resolve it first (resolve_conj(), resolve_neg())", None
+            row.append(t.data_ptr())
+        numel = p.numel()
+        if numel == 0:
+            continue
+        indices.append(i)
+        for column, pointer in zip(columns, row):
+            column.append(pointer)
+        sizes.append(numel * real[1])
+        wide.append(real[0])
+    return None, (indices, [array("Q", column) for column in columns], array("q", sizes),
+                  array("B", wide), slots)
 
 
-def _unfusable(params, where: str = "") -> str | None:
-    """Why the parameters' devices or dtypes cannot be fused, or None when they can."""
-    for i, p in enumerate(params):
-        if p.device.type != "cpu":
-            return f"fused=True: parameter {i}{where} is on {p.device}; the fused kernel runs on CPU only"
-        if p.dtype not in SUPPORTED_DTYPES:
-            return (f"fused=True: parameter {i}{where} is {p.dtype}; the fused kernel supports "
-                    "float32 and float64 (complex64/complex128 as their real views)")
-    return None
+
+def _plan(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum):
+    """``(None, plan)`` when the kernel can take the group, else ``(why not, None)``.
+
+    The common case (plain contiguous CPU tensors of real dtypes, matching shapes) is
+    checked a whole list at a time, which costs a fraction of the per-tensor loop of
+    :func:`_checked_plan`; anything else goes through that loop, which also finds the
+    first problem to report.
+    """
+    count = len(params)
+    lists = _lists(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
+    slots = SLOTS[:3] + ((SLOTS[3],) if centered else ()) + ((SLOTS[4],) if momentum > 0 else ())
+    for key, tensors in zip(slots[1:], lists[1:]):
+        if len(tensors) != count:
+            return f"{len(tensors)} {key} tensors for {count} parameters", None
+    try:
+        plan = _fast_plan(lists, slots)
+    except RuntimeError:  # e.g. the data pointer of a tensor without storage
+        plan = None
+    return (None, plan) if plan is not None else _checked_plan(lists, slots)
 
 
-def check_fusable(params, where: str = "") -> None:
-    """Raise FusedUnavailableError unless every parameter's device and dtype can be fused."""
-    reason = _unfusable(params, where)
-    if reason is not None:
-        raise FusedUnavailableError(reason)
+_dtype, _shape, _is_cpu = attrgetter("dtype"), attrgetter("shape"), attrgetter("is_cpu")
+_FAST_DTYPES = {torch.float32: 0, torch.float64: 1}
 
 
-def fusable(params) -> bool:
-    """Whether every parameter's device and dtype can be fused (:func:`check_fusable`, quietly)."""
-    return _unfusable(params) is None
+def _fast_plan(lists, slots):
+    """The plan for plain, contiguous, real CPU tensors of equal shapes, else None."""
+    everything = list(chain.from_iterable(lists))
+    if not set(map(type, everything)) <= _PLAIN_SET:
+        return None
+    params = lists[0]
+    dtypes = list(map(_dtype, params))
+    shapes = list(map(_shape, params))
+    if not set(dtypes) <= _FAST_DTYPES.keys():
+        return None
+    for tensors in lists[1:]:
+        if list(map(_dtype, tensors)) != dtypes or list(map(_shape, tensors)) != shapes:
+            return None
+    if not (all(map(_is_cpu, everything)) and all(map(Tensor.is_contiguous, everything))) \
+            or any(map(Tensor.is_neg, everything)):
+        return None
+    # Arrays of machine integers: what the kernel reads, built without a Python list between.
+    sizes = array("q", map(Tensor.numel, params))
+    columns = [array("Q", map(Tensor.data_ptr, tensors)) for tensors in lists]
+    wide = array("B", map(_FAST_DTYPES.__getitem__, dtypes))
+    if 0 in sizes:  # empty parameters: nothing to do, and no memory to point at
+        keep = [i for i, n in enumerate(sizes) if n]
+        columns = [array("Q", [column[i] for i in keep]) for column in columns]
+        return (keep, columns, array("q", [sizes[i] for i in keep]),
+                array("B", [wide[i] for i in keep]), slots)
+    return range(len(params)), columns, sizes, wide, slots
+
+def unfusable_reason(
+    params: Sequence[Tensor], grads: Sequence[Tensor], square_avgs: Sequence[Tensor],
+    grad_avgs: Sequence[Tensor] | None, momentum_buffers: Sequence[Tensor] | None,
+    *, centered: bool, momentum: float,
+) -> str | None:
+    """Why this group cannot go to the kernel as it is, or None when it can.
+
+    It can when every parameter, its gradient and each state tensor the options use are
+    plain tensors on CPU of one supported dtype and shape, sharing one dense, non-overlapping
+    layout. (Overlap between different tensors of the group is checked
+    by :func:`fused_update` itself, inside the kernel call, before it writes anything.)
+    """
+    arguments = (params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
+    reason, plan = _plan(*arguments)
+    _last.value = None if plan is None else \
+        (arguments, plan, [len(tensors) for tensors in _lists(*arguments)])
+    return reason
+
+
+# The plan of the last successful unfusable_reason in this thread, which fused_update
+# reuses when called next on the same lists (the optimizer asks, then steps): the checks
+# then cost once per step, not twice.
+_last = threading.local()
+
+
+def _reusable(arguments) -> tuple | None:
+    """The plan :func:`unfusable_reason` just made for these very lists, if they still hold
+    as many tensors and the data pointers it checked; consumed by the first look."""
+    last, _last.value = getattr(_last, "value", None), None
+    if last is None or last[0][5:] != arguments[5:]:  # centered, momentum
+        return None
+    lists = _lists(*arguments)
+    if not all(a is b for a, b in zip(_lists(*last[0]), lists)):
+        return None
+    plan, lengths = last[1], last[2]
+    indices, columns = plan[0], plan[1]
+    if [len(tensors) for tensors in lists] != lengths:
+        return None
+    every = len(indices) == lengths[0]
+    for tensors, column in zip(lists, columns):
+        pointers = array("Q", map(Tensor.data_ptr, tensors)) if every else \
+            array("Q", [tensors[i].data_ptr() for i in indices])
+        if pointers != column:
+            return None
+    return plan
+
+
+def _lists(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum):
+    """The tensor lists the kernel reads for these options, in its argument order."""
+    lists = [params, grads, square_avgs]
+    if centered:
+        lists.append(grad_avgs if grad_avgs is not None else ())
+    if momentum > 0:
+        lists.append(momentum_buffers if momentum_buffers is not None else ())
+    return lists
 
 
 def _threads(n: int) -> int:
@@ -247,70 +655,70 @@ def _threads(n: int) -> int:
     return 1 if n < PARALLEL_THRESHOLD else max(1, torch.get_num_threads())
 
 
-def fused_update(
-    params, grads, square_avgs, grad_avgs, momentum_buffers,
-    *, lr, alpha, eps, weight_decay, momentum, centered, maximize, eps_in_sqrt,
-) -> list[int]:
-    """Apply the step with the fused kernel; return the indices it could not fuse.
+def _scalar(name: str, value: float | Tensor) -> float:
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {name} must be 1-element")
+        return float(value.item())
+    return float(value)
 
-    A parameter can be fused when it, its gradient and its state share one dense memory
-    layout; the others (e.g. a transposed parameter whose gradient is contiguous) are
-    left untouched for the caller to update another way.
+
+def fused_update(
+    params: Sequence[Tensor], grads: Sequence[Tensor], square_avgs: Sequence[Tensor],
+    grad_avgs: Sequence[Tensor] | None, momentum_buffers: Sequence[Tensor] | None,
+    *, lr: float | Tensor, alpha: float, eps: float, weight_decay: float, momentum: float,
+    centered: bool, maximize: bool, eps_in_sqrt: bool,
+) -> None:
+    """Apply one RMSprop step to a whole group with the fused kernel, in place.
+
+    One kernel call for the whole group, whatever its dtypes. Steps (``state["step"]``) are
+    the caller's to count. Called right after :func:`unfusable_reason` on the same lists, it
+    reuses those checks (after confirming that every tensor's data pointer is unchanged).
+
+    Args:
+        params, grads, square_avgs: one tensor per parameter each.
+        grad_avgs: one per parameter when ``centered``, else ignored (may be empty or None).
+        momentum_buffers: one per parameter when ``momentum > 0``, else ignored.
+        lr: a float or a 1-element tensor (shape ``[]``, ``[1]``, ``[1, 1]``...).
+        alpha, eps, weight_decay, momentum, centered, maximize: as in ``torch.optim.RMSprop``.
+        eps_in_sqrt: add ε inside the square root (the chapter's form) instead of after it.
+
+    Raises:
+        ValueError: naming the parameter and the tensor (``"grad"``, ``"square_avg"``, ...)
+            when a tensor does not match its parameter (see :func:`unfusable_reason`), two
+            tensors overlap in memory, or ``lr`` is a tensor of more than one element.
+            Nothing is updated then.
+        FusedUnavailableError: when the kernel cannot be built or loaded.
     """
+    arguments = (params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
+    plan = _reusable(arguments)
+    if plan is None:
+        reason, plan = _plan(*arguments)
+        if reason is not None:
+            raise ValueError(f"fused RMSprop step: {reason}")
+    scalars = (_scalar("lr", lr), float(alpha), float(eps), float(weight_decay), float(momentum))
+    indices, columns, sizes, wide, slots = plan
+    count = len(indices)
+    if count == 0:
+        return
     kernel = load_kernel()
     flags = ((CENTERED if centered else 0) | (MOMENTUM if momentum > 0 else 0)
              | (MAXIMIZE if maximize else 0) | (EPS_IN_SQRT if eps_in_sqrt else 0)
              | (WEIGHT_DECAY if weight_decay != 0 else 0))
-    scalars = (float(lr), float(alpha), float(eps), float(weight_decay), float(momentum))
-    skipped = []
-    for i, param in enumerate(params):
-        tensors = [param, grads[i], square_avgs[i]]
-        if centered:
-            tensors.append(grad_avgs[i])
-        if momentum > 0:
-            tensors.append(momentum_buffers[i])
-        if param.is_complex():
-            tensors = [torch.view_as_real(t) if t.is_complex() else t for t in tensors]
-        if not _one_layout(tensors) or len({t.dtype for t in tensors}) != 1:
-            skipped.append(i)
-            continue
-        if param.numel() == 0:
-            continue
-        m = tensors[3] if centered else None
-        b = tensors[-1] if momentum > 0 else None
-        pointers = [tensors[0].data_ptr(), tensors[1].data_ptr(), tensors[2].data_ptr(),
-                    m.data_ptr() if m is not None else None,
-                    b.data_ptr() if b is not None else None]
-        dtype = tensors[0].dtype
-        function = kernel.rmsprop_step_f32 if dtype == torch.float32 else kernel.rmsprop_step_f64
-        n = tensors[0].numel()
-        function(*pointers, n, *scalars, flags, _threads(n))
-    return skipped
-
-
-# --- Temporary shim (optimizer branch) -------------------------------------------------------
-# The optimizer codes against ``unfusable_reason`` from the fused branch's new interface; this
-# minimal version lets the optimizer branch run until that branch is merged, and is to be
-# replaced by the fused branch's fused.py at merge.
-def unfusable_reason(params, grads, square_avgs, grad_avgs, momentum_buffers,
-                     *, centered: bool, momentum: float) -> str | None:
-    """Why this group cannot go to the kernel now (shapes, dtypes, devices, layouts), or None."""
-    reason = _unfusable(params)
-    if reason is not None:
-        return reason
-    for i, param in enumerate(params):
-        tensors = [param, grads[i], square_avgs[i]]
-        if centered:
-            tensors.append(grad_avgs[i])
-        if momentum > 0:
-            tensors.append(momentum_buffers[i])
-        if any(type(t) not in (torch.Tensor, torch.nn.Parameter) for t in tensors):
-            return f"parameter {i}: a tensor subclass"
-        if any(t.shape != param.shape or t.dtype != param.dtype or t.device != param.device
-               or t.layout != torch.strided for t in tensors):
-            return f"parameter {i}: its gradient or state differs in shape, dtype or device"
-        if param.is_complex():
-            tensors = [torch.view_as_real(t) for t in tensors]
-        if not _one_layout(tensors):
-            return f"parameter {i}: its gradient or state has another memory layout"
-    return None
+    arrays = [column.buffer_info()[0] for column in columns]  # kept alive by ``plan``
+    m = arrays[slots.index("grad_avg")] if centered else None
+    b = arrays[slots.index("momentum_buffer")] if momentum > 0 else None
+    where = (ctypes.c_int64 * 4)()
+    status = getattr(kernel, SYMBOL)(
+        count, arrays[0], arrays[1], arrays[2], m, b, sizes.buffer_info()[0],
+        wide.buffer_info()[0], *scalars, flags, _threads(sum(sizes)), where)
+    if status == 1:
+        first, second = (f"parameter {indices[where[k]]}'s {slots[where[k + 1]]}" for k in (0, 2))
+        raise ValueError(f"fused RMSprop step: {first} and {second} overlap in memory; "
+                         "nothing was updated")
+    if status != 0:
+        raise MemoryError("fused RMSprop step: no memory for the overlap check; nothing was updated")
+    # Writes through raw pointers are invisible to autograd: bump the version counters, as an
+    # in-place torch operator would, so a graph that saved one of these tensors notices.
+    lists = _lists(*arguments)
+    increment_version(chain(lists[0], *lists[2:]))

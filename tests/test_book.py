@@ -213,13 +213,16 @@ def test_performance_page_renders_the_benchmark_table_from_the_results_file(buil
     text = "\n".join(outputs(soup))
     assert f"机器：{results['machine']['cpu']}" in text
     rows = soup.select("div.cell_output table tbody tr")
-    expected = {(r["size"], r["config"]) for r in results["rows"]}
+    expected = {(r["case"], r["config"]) for r in results["rows"]}
     assert len(rows) == len(expected)
-    fused = {(r["size"], r["config"]): r for r in results["rows"] if r["implementation"] == "ours fused"}
+    fused = {(r["tensors"], r["size"], r["config"]): r for r in results["rows"]
+             if r["implementation"] == "ours fused"}
     for row in rows:
         cells = [td.get_text().strip() for td in row.find_all("td")]
-        key = (int(float(cells[0].rstrip("M")) * 1e6), cells[1])
-        assert cells[7] == f"{fused[key]['speedup_vs_torch_default']:.2f}×"
+        size = {"1000×16": 16_000, "ResNet-50": 25_557_032}.get(cells[0]) or int(float(cells[0].rstrip("M")) * 1e6)
+        key = (int(cells[1]), size, cells[2])
+        assert cells[7] == f"{fused[key]['ms_per_step']:.2f}"
+        assert cells[8] == f"{fused[key]['ratio_to_torch_foreach']:.2f}×"
     assert "DEFINE_BODY" in soup.get_text()  # the kernel's real source is shown
 
 

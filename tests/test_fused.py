@@ -1,243 +1,497 @@
-"""The fused step equals the per-tensor loop, and fails clearly where it cannot run."""
+"""rmsprop_lib.fused: the kernel equals the per-tensor loop; bad input is an exception, never a
+crash; the kernel cache cannot be used against its user, nor break it."""
 
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 import torch
+from torch.optim.rmsprop import rmsprop as torch_rmsprop
 
-from rmsprop_lib import RMSprop, fused, optimizer
-from test_optimizer import (CONFIGS, IDS, TOL, clone_params, make_params, set_grads,
-                            step_side_by_side)
+from rmsprop_lib import RMSprop, fused
 
-FUSED_CONFIGS = CONFIGS + [{"eps_in_sqrt": True, "centered": True, "momentum": 0.9, "eps": 1e-6}]
-FUSED_IDS = IDS + ["eps-in-sqrt-centered-momentum"]
+ROOT = Path(__file__).resolve().parents[1]
+TOL = {torch.float64: dict(rtol=1e-12, atol=1e-12), torch.float32: dict(rtol=1.3e-6, atol=1e-5)}
+
+
+def _has_compiler() -> bool:
+    try:
+        return shutil.which(fused._compiler()[0]) is not None
+    except fused.FusedUnavailableError:
+        return False
+
+
+needs_cc = pytest.mark.skipif(
+    not _has_compiler() and os.environ.get("CI") != "true",
+    reason="needs a C compiler (cc, or $CC) to build the fused kernel (under CI=true this fails instead)")
 
 
 @pytest.fixture
-def no_compiler(monkeypatch, tmp_path):
-    """A machine without a C compiler: CC points nowhere and the kernel cache is empty."""
-    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
-    monkeypatch.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
+def fresh(monkeypatch):
+    """Forget the loaded kernel before and after the test (the next test loads it again)."""
     fused._reset_for_tests()
-    yield tmp_path / "cache"
+    yield monkeypatch
     fused._reset_for_tests()
 
 
+def script(path: Path, text: str) -> Path:
+    path.write_text("#!/bin/sh\n" + text)
+    path.chmod(0o755)
+    return path
+
+
+_REAL_CC = shutil.which(fused._compiler()[0]) if _has_compiler() else None
+
+
+def real_cc() -> str:
+    """The machine's compiler, as found before any test set CC."""
+    assert _REAL_CC is not None, "no C compiler found (cc, or $CC)"
+    return _REAL_CC
+
+
+# --- a reference: torch's own per-tensor loop, and the same loop with ε inside the root ---
+
+def reference_step(params, grads, vs, ms, bs, *, lr, alpha, eps, weight_decay, momentum, centered,
+                   maximize, eps_in_sqrt):
+    if not eps_in_sqrt:
+        torch_rmsprop(
+            params, grads, vs, ms, bs, [torch.zeros(()) for _ in params], foreach=False,
+            maximize=maximize, has_complex=any(p.is_complex() for p in params), lr=lr, alpha=alpha,
+            eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+        return
+    for i, p in enumerate(params):
+        real = (lambda t: torch.view_as_real(t)) if p.is_complex() else (lambda t: t)
+        p, g, v = real(p), real(grads[i]), real(vs[i])
+        g = -g if maximize else g
+        if weight_decay:
+            g = g.add(p, alpha=weight_decay)
+        v.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+        var = v
+        if centered:
+            m = real(ms[i])
+            m.lerp_(g, 1 - alpha)
+            var = v.addcmul(m, m, value=-1)
+        denom = var.add(eps).sqrt_()
+        if momentum > 0:
+            b = real(bs[i])
+            b.mul_(momentum).addcdiv_(g, denom)
+            p.add_(b, alpha=-lr)
+        else:
+            p.addcdiv_(g, denom, value=-lr)
+
+
+def make_group(dtypes, seed=0):
+    """Parameters of several shapes (a 0-dim one, a transposed one, an empty one) and states
+    laid out like them, with non-zero starting states."""
+    g = torch.Generator().manual_seed(seed)
+    params = []
+    for k, dtype in enumerate(dtypes):
+        shape = [(3, 5), (7,), (), (4, 3), (0, 3)][k % 5]
+        p = torch.randn(shape, dtype=dtype, generator=g)
+        params.append(p.t().contiguous().t() if len(shape) == 2 and k % 5 == 3 else p)
+
+    def like(p, positive=False):
+        real = torch.randn(torch.view_as_real(p).shape if p.is_complex() else p.shape,
+                           dtype=p.real.dtype, generator=g)
+        real = real.abs() + 0.5 if positive else real * 0.1  # a variance that stays positive
+        value = torch.view_as_complex(real) if p.is_complex() else real
+        return torch.empty_like(p).copy_(value)
+
+    return params, [like(p, True) for p in params], [like(p) for p in params], [like(p) for p in params]
+
+
+def grads_like(params, step):
+    g = torch.Generator().manual_seed(100 + step)
+    return [torch.empty_like(p).copy_(torch.randn(p.shape, dtype=p.dtype, generator=g)) for p in params]
+
+
+def clone(tensors):
+    return [t.clone() for t in tensors]
+
+
+OPTION_GRID = [dict(zip(("centered", "momentum", "maximize", "weight_decay", "eps_in_sqrt"), values))
+               for values in itertools.product((False, True), (0.0, 0.5), (False, True), (0.0, 0.1),
+                                               (False, True))]
+
+
+def options_id(o):
+    return "-".join(k for k, v in o.items() if v) or "plain"
+
+
+# --- parity ----------------------------------------------------------------------------------
+
+@needs_cc
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("config", FUSED_CONFIGS, ids=FUSED_IDS)
-def test_fused_matches_the_loop_step_by_step(config, dtype):
-    start = make_params(dtype)
-    ours, loop = clone_params(start), clone_params(start)
-    ours_opt = RMSprop(ours, fused=True, **config)
-    loop_opt = RMSprop(loop, foreach=False, **config)
+@pytest.mark.parametrize("options", OPTION_GRID, ids=[options_id(o) for o in OPTION_GRID])
+def test_the_kernel_equals_the_loop_on_every_option_combination(options, dtype):
+    params, vs, ms, bs = make_group([dtype] * 5)
+    ref = [clone(params), clone(vs), clone(ms), clone(bs)]
+    hyper = dict(lr=0.01, alpha=0.9, eps=1e-6, **options)
+    for step in range(5):
+        grads = grads_like(params, step)
+        fused.fused_update(params, grads, vs, ms, bs, **hyper)
+        reference_step(*ref[:1], grads, *ref[1:], **hyper)
+        for ours, theirs in zip([params, vs, ms, bs], ref):
+            for a, b in zip(ours, theirs):
+                torch.testing.assert_close(a, b, **TOL[dtype])
+    assert not torch.equal(params[0], make_group([dtype])[0][0])  # it did move
 
-    def assert_close_to_loop():
-        for p, q in zip(ours, loop):
-            torch.testing.assert_close(p, q, **TOL[dtype])
-            for key, value in loop_opt.state[q].items():
-                torch.testing.assert_close(ours_opt.state[p][key], value, **TOL[dtype])
 
-    step_side_by_side(ours_opt, ours, loop_opt, loop, 7, after_each=assert_close_to_loop)
+@needs_cc
+@pytest.mark.parametrize("options", [OPTION_GRID[0], OPTION_GRID[-1]], ids=["plain", "all"])
+def test_one_call_updates_a_group_of_mixed_dtypes_complex_ones_as_real_views(options, monkeypatch):
+    dtypes = [torch.float32, torch.float64, torch.complex64, torch.complex128, torch.float64,
+              torch.float32, torch.complex128, torch.float32, torch.float64, torch.float32]
+    params, vs, ms, bs = make_group(dtypes)
+    ref = [clone(params), clone(vs), clone(ms), clone(bs)]
+    calls = []
+    kernel = fused.load_kernel()
+
+    class Counting:
+        def __getattr__(self, name):
+            function = getattr(kernel, name)
+            return lambda *args: calls.append(args[0]) or function(*args)
+
+    monkeypatch.setattr(fused, "load_kernel", Counting)
+    grads = grads_like(params, 0)
+    hyper = dict(lr=0.01, alpha=0.9, eps=1e-6, **options)
+    fused.fused_update(params, grads, vs, ms, bs, **hyper)
+    reference_step(ref[0], grads, *ref[1:], **hyper)
+    assert calls == [8]  # one call; the two empty parameters are left out
+    for ours, theirs in zip([params, vs, ms, bs], ref):
+        for a, b in zip(ours, theirs):
+            torch.testing.assert_close(a, b, **TOL[torch.float32])
 
 
+@needs_cc
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_fused_matches_torch_on_large_tensors_split_across_threads(dtype):
-    n = fused.PARALLEL_THRESHOLD * 3 + 17  # several chunks, a ragged tail
+def test_large_groups_split_across_threads_equal_the_loop(dtype):
+    n = fused.PARALLEL_THRESHOLD * 3 + 17  # several chunks, a ragged tail, chunks across tensors
     g = torch.Generator().manual_seed(9)
-    start = [torch.randn(n, dtype=dtype, generator=g), torch.randn(301, 7, dtype=dtype, generator=g)]
-    ours, theirs = clone_params(start), clone_params(start)
-    config = CONFIGS[-1]
-    ours_opt = RMSprop(ours, fused=True, **config)
-    theirs_opt = torch.optim.RMSprop(theirs, **config)
-    for _ in range(3):
-        for p, q in zip(ours, theirs):
-            p.grad = torch.randn(p.shape, dtype=dtype, generator=g)
-            q.grad = p.grad.clone()
-        ours_opt.step()
-        theirs_opt.step()
-    for p, q in zip(ours, theirs):
-        torch.testing.assert_close(p, q, **TOL[dtype])
+    params = [torch.randn(n, dtype=dtype, generator=g)] + \
+        [torch.randn(301, 7, dtype=dtype, generator=g) for _ in range(40)]
+    vs, ms, bs = ([torch.zeros_like(p) for p in params] for _ in range(3))
+    ref = [clone(params), clone(vs), clone(ms), clone(bs)]
+    hyper = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.1, momentum=0.9, centered=True,
+                 maximize=False, eps_in_sqrt=False)
+    for step in range(3):
+        grads = grads_like(params, step)
+        fused.fused_update(params, grads, vs, ms, bs, **hyper)
+        reference_step(ref[0], grads, *ref[1:], **hyper)
+    for a, b in zip(params + bs, ref[0] + ref[3]):
+        torch.testing.assert_close(a, b, **TOL[dtype])
 
 
-def test_fused_handles_a_transposed_parameter_with_matching_gradient_layout():
-    base = torch.randn(64, 32, dtype=torch.float64).t()  # dense, not contiguous
-    (ours,), (loop,) = clone_params([base]), clone_params([base])
-    grad = torch.randn(64, 32, dtype=torch.float64).t()
-    ours.grad, loop.grad = grad.clone(), grad.clone()
-    assert fused._one_layout([ours, ours.grad])
-    RMSprop([ours], fused=True, centered=True).step()
-    RMSprop([loop], centered=True).step()
-    torch.testing.assert_close(ours, loop, rtol=1e-12, atol=1e-12)
+@needs_cc
+@pytest.mark.parametrize("lr", [torch.tensor(0.01), torch.tensor([0.01]), torch.tensor([[0.01]])],
+                         ids=["[]", "[1]", "[1,1]"])
+def test_a_one_element_tensor_lr_gives_the_numbers_of_a_float_lr(lr):
+    params, vs, ms, bs = make_group([torch.float32] * 4)
+    twin = [clone(params), clone(vs), clone(ms), clone(bs)]
+    grads = grads_like(params, 0)
+    hyper = dict(alpha=0.9, eps=1e-6, weight_decay=0.0, momentum=0.5, centered=True, maximize=False,
+                 eps_in_sqrt=False)
+    fused.fused_update(params, grads, vs, ms, bs, lr=lr, **hyper)
+    fused.fused_update(twin[0], grads, *twin[1:], lr=0.01, **hyper)
+    assert all(torch.equal(a, b) for a, b in zip(params + vs + ms + bs, sum(twin, [])))
 
 
-def test_fused_leaves_a_parameter_whose_gradient_has_another_layout_to_the_loop():
-    base = torch.randn(64, 32, dtype=torch.float64).t()
-    (ours,), (loop,) = clone_params([base]), clone_params([base])
-    grad = torch.randn(32, 64, dtype=torch.float64)  # contiguous, unlike the parameter
-    ours.grad, loop.grad = grad.clone(), grad.clone()
-    assert not fused._one_layout([ours, ours.grad])
-    RMSprop([ours], fused=True, momentum=0.5).step()
-    RMSprop([loop], momentum=0.5).step()
-    assert torch.equal(ours, loop)  # the same per-tensor loop did the work
+def test_a_tensor_lr_of_several_elements_is_refused():
+    params, vs, _, _ = make_group([torch.float32])
+    with pytest.raises(ValueError, match=r"^Tensor lr must be 1-element$"):
+        fused.fused_update(params, grads_like(params, 0), vs, None, None, lr=torch.tensor([0.1, 0.2]),
+                           alpha=0.9, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                           maximize=False, eps_in_sqrt=False)
 
 
-def test_fused_complex_parameters_equal_torch():
-    g = torch.Generator().manual_seed(2)
-    z = torch.randn(1000, dtype=torch.complex128, generator=g)
-    (ours,), (theirs,) = clone_params([z]), clone_params([z])
-    ours_opt, theirs_opt = RMSprop([ours], fused=True, momentum=0.5), torch.optim.RMSprop([theirs], momentum=0.5)
-    for _ in range(3):
-        ours.grad = torch.randn(1000, dtype=torch.complex128, generator=g)
-        theirs.grad = ours.grad.clone()
-        ours_opt.step()
-        theirs_opt.step()
-    torch.testing.assert_close(ours, theirs, rtol=1e-12, atol=1e-12)
+@needs_cc
+def test_autograd_sees_the_kernel_write_in_place():
+    p = torch.randn(4, requires_grad=True)
+    loss = (p * p).sum()  # saves p for the backward pass
+    with torch.no_grad():
+        fused.fused_update([p], [torch.ones(4)], [torch.zeros(4)], [], [], lr=0.1, alpha=0.9, eps=1e-8,
+                           weight_decay=0, momentum=0, centered=False, maximize=False, eps_in_sqrt=False)
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation"):
+        loss.backward()
 
 
-def test_fused_without_a_compiler_fails_clearly_and_leaves_nothing_behind(no_compiler):
-    params = [torch.zeros(3, requires_grad=True)]
+# --- bad input: a Python exception naming the parameter and the tensor, never a crash ------
+
+BAD_INPUT = r'''
+import json, torch
+from rmsprop_lib import fused
+
+def group(n=2, shape=(4, 3), dtype=torch.float32):
+    ps = [torch.randn(shape, dtype=dtype) for _ in range(n)]
+    return [ps, [torch.randn_like(p) for p in ps], [torch.rand_like(p) for p in ps],
+            [torch.zeros_like(p) for p in ps], [torch.zeros_like(p) for p in ps]]
+
+class Sub(torch.Tensor):
+    pass
+
+def case(name):
+    t = group()
+    if name == "shape":
+        t[2][1] = torch.zeros(2, 3)  # the state of a smaller parameter
+    elif name == "same-numel-shape":
+        t[3][0] = torch.zeros(3, 4)
+    elif name == "dtype":
+        t[2][0] = torch.zeros(4, 3, dtype=torch.float64)
+    elif name == "device":
+        t[4][1] = torch.zeros(4, 3, device="meta")
+    elif name == "non-contiguous":
+        t[1][1] = torch.randn(3, 4).t()
+    elif name == "not-dense":
+        t = group(); base = [torch.randn(8, 3) for _ in range(5)]
+        for k in range(5):
+            t[k][0] = base[k][::2]
+    elif name == "overlap-within":
+        t[1][0] = t[0][0].view(-1).view(4, 3)  # the gradient is the parameter's own memory
+    elif name == "overlap-across":
+        big = torch.zeros(24)
+        t[2][0], t[2][1] = big[:12].view(4, 3), big[6:18].view(4, 3)
+    elif name == "zero-size-state":
+        t[2][1] = torch.zeros(0)
+    elif name == "none-grad":
+        t[1][0] = None
+    elif name == "subclass":
+        t[2][0] = t[2][0].as_subclass(Sub)
+    elif name == "sparse":
+        t[1][1] = t[1][1].to_sparse()
+    elif name == "conj":
+        t = group(dtype=torch.complex64)
+        t[1][0] = t[1][0].conj()
+    elif name == "missing-state":
+        t[4] = t[4][:1]
+    elif name == "unsupported-dtype":
+        t = group(dtype=torch.float16)
+    return t
+
+results = {}
+for name in NAMES:
+    t = case(name)
+    before = [[x.clone() if isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.layout == torch.strided else x
+               for x in column] for column in t]
+    try:
+        fused.fused_update(*t, lr=0.1, alpha=0.9, eps=1e-8, weight_decay=0, momentum=0.9,
+                           centered=True, maximize=False, eps_in_sqrt=False)
+        outcome = ["no error", ""]
+    except Exception as error:
+        outcome = [type(error).__name__, str(error)]
+    untouched = all(torch.equal(x, y) for column, old in zip(t, before) for x, y in zip(column, old)
+                    if isinstance(x, torch.Tensor) and x.device.type == "cpu" and x.layout == torch.strided
+                    and not x.is_conj() and type(x) is torch.Tensor)
+    results[name] = outcome + [untouched]
+t = group()
+fused.fused_update(*t, lr=0.1, alpha=0.9, eps=1e-8, weight_decay=0, momentum=0.9, centered=True,
+                   maximize=False, eps_in_sqrt=False)  # the interpreter and the kernel still work
+print(json.dumps(results))
+'''
+
+BAD_CASES = {
+    "shape": r"parameter 1: square_avg has shape \[2, 3\], but the parameter has shape \[4, 3\]",
+    "same-numel-shape": r"parameter 0: grad_avg has shape \[3, 4\], but the parameter has shape \[4, 3\]",
+    "dtype": r"parameter 0: square_avg is torch\.float64, but the parameter is torch\.float32",
+    "device": r"parameter 1: momentum_buffer is on meta; the fused kernel runs on CPU only",
+    "non-contiguous": r"parameter 1: grad has strides \(1, 4\), but the parameter has strides \(3, 1\); "
+                      r"the fused kernel needs one layout for both",
+    "not-dense": r"parameter 0 is not dense \(strides \(6, 1\) for shape \[4, 3\]\)",
+    "overlap-within": r"parameter 0's (param and parameter 0's grad|grad and parameter 0's param) "
+                      r"overlap in memory; nothing was updated",
+    "overlap-across": r"parameter [01]'s square_avg and parameter [01]'s square_avg overlap in memory",
+    "zero-size-state": r"parameter 1: square_avg has shape \[0\], but the parameter has shape \[4, 3\]",
+    "none-grad": r"parameter 0: grad is None",
+    "subclass": r"parameter 0: square_avg is a Sub; the fused kernel takes plain tensors",
+    "sparse": r"parameter 1: grad is torch\.sparse_coo; the fused kernel takes strided tensors only",
+    "conj": r"parameter 0: grad is a lazily conjugated or negated view",
+    "missing-state": r"1 momentum_buffer tensors for 2 parameters",
+    "unsupported-dtype": r"parameter 0 is torch\.float16; the fused kernel supports float32",
+}
+
+
+@needs_cc
+def test_bad_tensors_raise_naming_parameter_and_key_and_the_interpreter_lives_on():
+    code = f"NAMES = {list(BAD_CASES)!r}\n" + BAD_INPUT
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])  # e.g. -11 for SIGSEGV
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, pattern in BAD_CASES.items():
+        kind, message, untouched = results[name]
+        assert kind == "ValueError", (name, kind, message)
+        assert message.startswith("fused RMSprop step: ") and re.search(pattern, message), \
+            (name, message)
+        assert untouched, f"{name}: a tensor was written before the error"
+
+
+def test_unfusable_reason_says_why_without_raising_and_none_for_a_good_group():
+    ps = [torch.randn(3, 4).t(), torch.randn(5)]  # a dense transposed parameter, and a vector
+    grads = [torch.randn(3, 4).t(), torch.randn(5)]  # laid out like their parameters
+    states = [torch.zeros_like(p) for p in ps]  # zeros_like keeps a dense layout
+    assert fused.unfusable_reason(ps, grads, states, [], [], centered=False, momentum=0) is None
+    assert fused.unfusable_reason(ps, grads, states, None, None, centered=True, momentum=0) == \
+        "0 grad_avg tensors for 2 parameters"
+    grads[0] = torch.randn(4, 3)  # contiguous, unlike its parameter
+    assert fused.unfusable_reason(ps, grads, states, [], [], centered=False, momentum=0) == (
+        "parameter 0: grad has strides (3, 1), but the parameter has strides (1, 4); "
+        "the fused kernel needs one layout for both")
+
+
+@needs_cc
+def test_a_dense_transposed_parameter_with_state_in_its_layout_is_fused():
+    params, vs, ms, bs = make_group([torch.float64] * 4)
+    assert not params[3].is_contiguous()
+    grads = grads_like(params, 0)
+    assert fused.unfusable_reason(params, grads, vs, ms, bs, centered=True, momentum=0.5) is None
+
+
+@needs_cc
+def test_fused_update_checks_again_when_a_tensor_changed_after_unfusable_reason():
+    ps = [torch.randn(4, 3)]
+    lists = [ps, [torch.randn(4, 3)], [torch.zeros(4, 3)]]
+    assert fused.unfusable_reason(*lists, [], [], centered=False, momentum=0) is None
+    lists[2][0].set_(torch.zeros(2))  # the state now has other memory and another shape
+    with pytest.raises(ValueError, match=r"parameter 0: square_avg has shape \[2\], but the parameter "
+                                         r"has shape \[4, 3\]"):
+        fused.fused_update(*lists, [], [], lr=0.1, alpha=0.9, eps=1e-8, weight_decay=0, momentum=0,
+                           centered=False, maximize=False, eps_in_sqrt=False)
+
+
+# --- what can be fused at all ---------------------------------------------------------------
+
+class Sub(torch.Tensor):
+    pass
+
+
+@pytest.mark.parametrize("param, message", [
+    (torch.zeros(2, dtype=torch.float16), r"is torch\.float16; the fused kernel supports float32 and "
+                                          r"float64 \(complex64/complex128 as their real views\)$"),
+    (torch.zeros(2, device="meta"), r"is on meta; the fused kernel runs on CPU only$"),
+    (torch.zeros(2).as_subclass(Sub), r"is a Sub, a tensor subclass; the fused kernel takes plain tensors "
+                                      r"\(torch\.Tensor, nn\.Parameter\) only$"),
+    (torch.zeros(2, 2).to_sparse(), r"is torch\.sparse_coo; the fused kernel takes strided tensors only$"),
+], ids=["float16", "meta", "subclass", "sparse"])
+def test_check_fusable_names_the_parameter_and_the_group(param, message):
+    ok = [torch.nn.Parameter(torch.zeros(2)), torch.zeros(2, dtype=torch.complex128)]
+    fused.check_fusable(ok, where=" of group 3")
+    with pytest.raises(fused.FusedUnavailableError, match=r"^fused=True: parameter 2 of group 3 " + message):
+        fused.check_fusable(ok + [param], where=" of group 3")
+
+
+# --- building: compiler, timeouts, OpenMP --------------------------------------------------
+
+def test_without_a_compiler_fused_true_fails_clearly_and_the_default_never_compiles(fresh, tmp_path):
+    fresh.setenv("CC", str(tmp_path / "no-such-cc"))
+    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
     with pytest.raises(fused.FusedUnavailableError,
-                       match=r"^fused=True needs a C compiler to build the fused RMSprop kernel, "
-                             r"and '.*/no-such-cc' was not found \(install gcc or set CC\)"):
-        RMSprop(params, fused=True)
-    assert not no_compiler.exists() or not list(no_compiler.glob("*.so"))
-
-
-class Spy:
-    """Records how the optimizer's step was carried out, then does it."""
-
-    def __init__(self, monkeypatch):
-        self.calls = []
-        real_update, real_fused = optimizer.rmsprop_update, fused.fused_update
-
-        def update(*args, foreach, **kwargs):
-            self.calls.append("foreach" if foreach else "loop")
-            return real_update(*args, foreach=foreach, **kwargs)
-
-        def fused_update(*args, **kwargs):
-            self.calls.append("fused")
-            return real_fused(*args, **kwargs)
-
-        monkeypatch.setattr(optimizer, "rmsprop_update", update)
-        monkeypatch.setattr(fused, "fused_update", fused_update)
-
-
-def test_default_fuses_when_it_can(monkeypatch):
-    spy = Spy(monkeypatch)
-    start = make_params(torch.float64)
-    ours, theirs = clone_params(start), clone_params(start)
-    ours_opt, theirs_opt = RMSprop(ours), torch.optim.RMSprop(theirs)
-    step_side_by_side(ours_opt, ours, theirs_opt, theirs, 3)
-    assert spy.calls == ["fused"] * 3
-    assert fused.build_info()["path"].endswith(".so")
-    for p, q in zip(ours, theirs):
-        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
-
-
-def test_default_falls_back_to_foreach_without_a_compiler(no_compiler, monkeypatch):
-    spy = Spy(monkeypatch)
-    start = make_params(torch.float64)
-    ours, theirs = clone_params(start), clone_params(start)
-    ours_opt, theirs_opt = RMSprop(ours, momentum=0.5), torch.optim.RMSprop(theirs, momentum=0.5)
-    step_side_by_side(ours_opt, ours, theirs_opt, theirs, 3)
-    assert spy.calls == ["foreach"] * 3
-    for p, q in zip(ours, theirs):
-        assert torch.equal(p, q)  # the multi-tensor update is the loop's arithmetic
-    assert set(fused.build_info()) == {"error"}
-    assert "needs a C compiler" in fused.build_info()["error"]
-    assert not no_compiler.exists() or not list(no_compiler.glob("*.so"))
-
-
-def test_default_falls_back_to_foreach_for_a_dtype_the_kernel_lacks(monkeypatch):
-    spy = Spy(monkeypatch)
-    p = torch.ones(4, dtype=torch.bfloat16, requires_grad=True)
-    q = p.detach().clone().requires_grad_()
-    p.grad, q.grad = torch.full_like(p, 0.5), torch.full_like(q, 0.5)
-    RMSprop([p]).step()
-    torch.optim.RMSprop([q]).step()
-    assert spy.calls == ["foreach"]
-    assert torch.equal(p, q)
-
-
-@pytest.mark.parametrize("flags, path", [({"foreach": False}, "loop"), ({"foreach": True}, "foreach"),
-                                         ({"fused": False}, "loop"), ({"fused": True}, "fused")])
-def test_explicit_flags_choose_the_implementation(flags, path, monkeypatch):
-    spy = Spy(monkeypatch)
+                       match=r"^fused=True needs a C compiler to build the fused RMSprop kernel, and "
+                             r"'.*/no-such-cc' was not found \(install gcc or set CC\)"):
+        RMSprop([torch.zeros(3, requires_grad=True)], fused=True)
     p = torch.ones(3, requires_grad=True)
     p.grad = torch.ones(3)
-    RMSprop([p], **flags).step()
-    assert spy.calls == [path]
-
-
-def test_an_explicit_choice_never_compiles(no_compiler):
-    for flags in ({"foreach": False}, {"foreach": True}, {"fused": False}):
-        p = torch.ones(3, requires_grad=True)
-        p.grad = torch.ones(3)
-        RMSprop([p], **flags).step()
+    RMSprop([p]).step()
     assert fused.build_info() == {}
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.so"))
 
 
-def test_a_failing_compiler_is_reported_with_its_message(monkeypatch, tmp_path):
-    script = tmp_path / "badcc"
-    script.write_text("#!/bin/sh\nif [ \"$1\" = --version ]; then echo bad 1.0; exit 0; fi\n"
-                      "echo 'error: out of luck' >&2; exit 3\n")
-    script.chmod(0o755)
-    monkeypatch.setenv("CC", str(script))
-    monkeypatch.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    fused._reset_for_tests()
-    try:
-        with pytest.raises(fused.FusedUnavailableError, match=r"compiling _fused_kernel.c with .*badcc "
-                                                              r"failed \(exit 3\): error: out of luck"):
-            RMSprop([torch.zeros(1, requires_grad=True)], fused=True)
-        assert list((tmp_path / "cache").glob("**/*.so")) == []
-    finally:
-        fused._reset_for_tests()
+@needs_cc
+def test_a_failing_compiler_is_reported_with_its_message(fresh, tmp_path):
+    fresh.setenv("CC", str(script(tmp_path / "badcc", 'if [ "$1" = --version ]; then echo bad 1.0; exit 0; fi\n'
+                                                     "echo 'error: out of luck' >&2; exit 3\n")))
+    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(fused.FusedUnavailableError, match=r"compiling _fused_kernel\.c with .*badcc "
+                                                          r"failed \(exit 3\): error: out of luck"):
+        fused.load_kernel()
+    assert list((tmp_path / "cache").glob("*.so")) == []
 
 
-def test_an_unwritable_cache_is_a_clear_error_and_the_default_falls_back(monkeypatch, tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    monkeypatch.setenv("RMSPROP_LIB_CACHE", str(blocker / "cache"))
-    fused._reset_for_tests()
+@needs_cc
+def test_a_hanging_compiler_is_stopped_after_the_timeout_with_its_children(fresh, tmp_path):
+    pidfile = tmp_path / "pid"
+    fresh.setenv("CC", str(script(tmp_path / "hangcc", 'if [ "$1" = --version ]; then echo hang 1.0; exit 0; fi\n'
+                                                       f"sleep 300 &\necho $! > {pidfile}\nwait\n")))
+    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
+    fresh.setenv("RMSPROP_LIB_CC_TIMEOUT", "1")
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the compiler's timeout did not fire"))
+    signal.alarm(120)
     try:
         with pytest.raises(fused.FusedUnavailableError,
-                           match=r"^fused=True: the fused RMSprop kernel could not be built or loaded: "
-                                 r".*a-file/cache.*RMSPROP_LIB_CACHE"):
-            RMSprop([torch.zeros(1, requires_grad=True)], fused=True)
-        p = torch.ones(3, requires_grad=True)
-        p.grad = torch.ones(3)
-        RMSprop([p]).step()  # fused=None: falls back, no error
-        assert "could not be built or loaded" in fused.build_info()["error"]
+                           match=r"^fused=True: compiling _fused_kernel\.c with .*hangcc did not finish "
+                                 r"within 1 s and was stopped \(set RMSPROP_LIB_CC_TIMEOUT to allow longer\)$"):
+            fused.load_kernel()
     finally:
-        fused._reset_for_tests()
+        signal.alarm(0)
+    sleeper = Path(f"/proc/{pidfile.read_text().strip()}/status")
+    for _ in range(100):  # the grandchild is killed too (gone, or a zombie awaiting its reaper)
+        if not sleeper.exists() or "\nState:\tZ" in sleeper.read_text():
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the compiler's child process survived the timeout")
 
 
-def test_a_compiler_without_openmp_still_builds_a_serial_kernel(monkeypatch, tmp_path):
-    script = tmp_path / "cc-without-openmp"
-    script.write_text("#!/bin/sh\n"
-                      "for arg in \"$@\"; do\n"
-                      "  if [ \"$arg\" = -fopenmp ]; then echo 'unsupported: -fopenmp' >&2; exit 1; fi\n"
-                      f"done\nexec {shutil.which('cc') or shutil.which('gcc')} \"$@\"\n")
-    script.chmod(0o755)
-    monkeypatch.setenv("CC", str(script))
-    monkeypatch.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    fused._reset_for_tests()
-    try:
-        n = fused.PARALLEL_THRESHOLD * 2 + 5
-        start = [torch.randn(n, dtype=torch.float64, generator=torch.Generator().manual_seed(4))]
-        ours, theirs = clone_params(start), clone_params(start)
-        ours[0].grad, theirs[0].grad = torch.ones(n, dtype=torch.float64), torch.ones(n, dtype=torch.float64)
-        RMSprop(ours, fused=True, centered=True).step()
-        torch.optim.RMSprop(theirs, centered=True).step()
-        assert fused.build_info()["openmp"] is False
-        torch.testing.assert_close(ours[0], theirs[0], rtol=1e-12, atol=1e-12)
-    finally:
-        fused._reset_for_tests()
+def test_a_bad_timeout_setting_is_a_clear_error(fresh):
+    fresh.setenv("RMSPROP_LIB_CC_TIMEOUT", "soon")
+    with pytest.raises(fused.FusedUnavailableError,
+                       match=r"^fused=True: RMSPROP_LIB_CC_TIMEOUT must be a positive number of seconds, "
+                             r"not 'soon'$"):
+        fused.load_kernel()
 
 
+@needs_cc
+def test_cc_is_a_program_with_arguments_like_make_reads_it(fresh, tmp_path):
+    log = tmp_path / "log"
+    wrapper = script(tmp_path / "fake ccache", f'echo "$@" >> {log}\nexec "$@"\n')
+    fresh.setenv("CC", f"'{wrapper}' {real_cc()} -DFROM_CC=1")
+    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
+    fused.load_kernel()
+    calls = log.read_text().splitlines()
+    assert calls[0] == f"{real_cc()} -DFROM_CC=1 --version"
+    assert any(c.startswith(f"{real_cc()} -DFROM_CC=1 -O3") and c.endswith("_fused_kernel.c -lm") for c in calls)
+    assert fused.build_info()["cached"] is False
+
+
+@needs_cc
+def test_a_compiler_without_openmp_builds_a_serial_kernel_and_is_remembered(fresh, tmp_path):
+    log = tmp_path / "log"
+    cc = script(tmp_path / "cc-without-openmp",
+                f'echo "$@" >> {log}\nfor arg in "$@"; do\n'
+                "  if [ \"$arg\" = -fopenmp ]; then echo 'unsupported: -fopenmp' >&2; exit 1; fi\n"
+                f'done\nexec {real_cc()} "$@"\n')
+    fresh.setenv("CC", str(cc))
+    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
+    fused.load_kernel()
+    assert fused.build_info()["openmp"] is False and fused.build_info()["cached"] is False
+    assert sum("-fopenmp" in line for line in log.read_text().splitlines()) == 1
+    (marker,) = (tmp_path / "cache").glob("*.failed")
+    assert "unsupported: -fopenmp" in marker.read_text()
+    params, vs, ms, bs = make_group([torch.float64] * 5)
+    ref = [clone(params), clone(vs), clone(ms), clone(bs)]
+    grads = grads_like(params, 0)
+    hyper = dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True,
+                 maximize=True, eps_in_sqrt=False)
+    fused.fused_update(params, grads, vs, ms, bs, **hyper)
+    reference_step(ref[0], grads, *ref[1:], **hyper)
+    for a, b in zip(params, ref[0]):
+        torch.testing.assert_close(a, b, **TOL[torch.float64])
+    fused._reset_for_tests()  # another process, as far as the cache can tell
+    fused.load_kernel()
+    assert fused.build_info()["cached"] is True and fused.build_info()["openmp"] is False
+    assert sum("-fopenmp" in line for line in log.read_text().splitlines()) == 1  # not tried again
+
+
+@needs_cc
 def test_the_parallel_kernel_shares_torchs_openmp_runtime():
     fused.load_kernel()
     assert fused.build_info()["openmp"] is True
@@ -246,63 +500,167 @@ def test_the_parallel_kernel_shares_torchs_openmp_runtime():
     assert len(runtimes) == 1, runtimes  # one OpenMP runtime in the process: torch's
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_fused_rejects_unsupported_dtypes_naming_the_parameter(dtype):
-    params = [torch.zeros(2, requires_grad=True), torch.zeros(2, dtype=dtype, requires_grad=True)]
+# --- the cache ------------------------------------------------------------------------------
+
+def run_python(code: str, cache: Path, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600, env=dict(os.environ, RMSPROP_LIB_CACHE=str(cache), **env))
+
+
+LOAD_AND_STEP = (
+    "import json, torch\nfrom rmsprop_lib import fused\n"
+    "p, g, v = [torch.ones(5)], [torch.full((5,), 2.0)], [torch.zeros(5)]\n"
+    "fused.fused_update(p, g, v, [], [], lr=0.1, alpha=0.75, eps=0.0, weight_decay=0, momentum=0,"
+    " centered=False, maximize=False, eps_in_sqrt=False)\n"
+    "print(json.dumps({'cached': fused.build_info()['cached'], 'p': p[0].tolist()}))\n")
+EXPECTED_P = [1 - 0.1 * 2 / 1.0] * 5  # v = 0.25 * 4 = 1: one step of 0.1 * g / sqrt(v)
+
+
+def outcome(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["p"] == pytest.approx(EXPECTED_P, rel=1e-6)
+    return result
+
+
+@needs_cc
+@pytest.mark.parametrize("damage", ["corrupt", "truncate"])
+def test_a_damaged_cached_kernel_is_rebuilt_not_loaded(damage, tmp_path):
+    cache = tmp_path / "cache"
+    assert outcome(run_python(LOAD_AND_STEP, cache))["cached"] is False
+    assert outcome(run_python(LOAD_AND_STEP, cache))["cached"] is True
+    (kernel,) = cache.glob("*.so")
+    good = kernel.read_bytes()
+    with open(kernel, "r+b") as handle:  # in place, as a full disk or a crash would leave it
+        if damage == "truncate":
+            handle.truncate(len(good) // 2)
+        else:
+            handle.seek(len(good) // 2)
+            handle.write(b"\xcc" * 64)
+    assert outcome(run_python(LOAD_AND_STEP, cache))["cached"] is False
+    assert hashlib.sha256(kernel.read_bytes()).hexdigest() == \
+        kernel.with_name(kernel.name + ".sha256").read_text().strip()
+
+
+@needs_cc
+def test_a_kernel_planted_in_a_cache_others_can_write_is_never_loaded(fresh, tmp_path):
+    fused.load_kernel()
+    name = Path(fused.build_info()["path"]).name  # the predictable name a planter would use
+    marker = tmp_path / "planted-code-ran"
+    source = tmp_path / "planted.c"
+    source.write_text('#include <stdio.h>\n__attribute__((constructor)) static void planted(void) {\n'
+                      f'  FILE *f = fopen("{marker}", "w"); if (f) fclose(f);\n}}\n'
+                      "int rmsprop_group(void) { return 0; }\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    subprocess.run([real_cc(), "-shared", "-fPIC", "-o", str(shared / name), str(source)], check=True)
+    (shared / (name + ".sha256")).write_text(hashlib.sha256((shared / name).read_bytes()).hexdigest())
+    shared.chmod(0o777)
+    fresh.setenv("RMSPROP_LIB_CACHE", str(shared))
+    fused._reset_for_tests()
+    fused.load_kernel()
+    info = fused.build_info()
+    assert not marker.exists()
+    assert info["cache"].startswith(f"not used, built privately instead: {shared} is writable by group "
+                                    "or others (mode 777)")
+    assert info["cached"] is False and not Path(info["path"]).exists()  # the private copy is gone
+    p, g, v = [torch.ones(5)], [torch.full((5,), 2.0)], [torch.zeros(5)]
+    fused.fused_update(p, g, v, [], [], lr=0.1, alpha=0.75, eps=0.0, weight_decay=0, momentum=0,
+                       centered=False, maximize=False, eps_in_sqrt=False)
+    assert p[0].tolist() == pytest.approx(EXPECTED_P)
+
+
+@needs_cc
+def test_a_cache_directory_that_cannot_be_made_means_a_private_build(fresh, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    fresh.setenv("RMSPROP_LIB_CACHE", str(blocker / "cache"))
+    fused.load_kernel()
+    assert fused.build_info()["cache"].startswith(
+        f"not used, built privately instead: cannot use {blocker / 'cache'}: ")
+
+
+@needs_cc
+def test_a_verified_kernel_lacking_its_symbol_is_rebuilt_and_a_fresh_one_is_a_clean_error(fresh, tmp_path):
+    fused.load_kernel()
+    name = Path(fused.build_info()["path"]).name
+    empty = tmp_path / "empty.c"
+    empty.write_text("int unrelated(void) { return 0; }\n")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    subprocess.run([real_cc(), "-shared", "-fPIC", "-o", str(cache / name), str(empty)], check=True)
+    (cache / (name + ".sha256")).write_text(hashlib.sha256((cache / name).read_bytes()).hexdigest())
+    fresh.setenv("RMSPROP_LIB_CACHE", str(cache))
+    fused._reset_for_tests()
+    fused.load_kernel()  # the digest vouches for it, but it is no kernel: rebuilt
+    assert fused.build_info()["cached"] is False and (cache / name).stat().st_size > 0
+    fused._reset_for_tests()
+    fresh.setenv("CC", str(script(tmp_path / "wrongcc",
+                                  'if [ "$1" = --version ]; then echo wrong 1.0; exit 0; fi\n'
+                                  'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then out=$2; fi; shift; done\n'
+                                  f'exec {real_cc()} -shared -fPIC -o "$out" {empty}\n')))
     with pytest.raises(fused.FusedUnavailableError,
-                       match=rf"^fused=True: parameter 1 of group 0 is {dtype}; the fused kernel supports float32"):
-        RMSprop(params, fused=True)
+                       match=r"^fused=True: the kernel library rmsprop_fused_\w+\.so lacks the symbol "
+                             r"rmsprop_group$"):
+        fused.load_kernel()
 
 
-def test_fused_rejects_another_device_and_the_default_falls_back(monkeypatch):
-    p = torch.zeros(2, device="meta", requires_grad=True)
-    with pytest.raises(fused.FusedUnavailableError,
-                       match=r"^fused=True: parameter 0 of group 0 is on meta; the fused kernel runs on CPU only$"):
-        RMSprop([p], fused=True)
-    spy = Spy(monkeypatch)
-    p.grad = torch.ones(2, device="meta")
-    RMSprop([p]).step()
-    assert spy.calls == ["foreach"]
+@needs_cc
+def test_four_processes_building_at_once_publish_one_kernel(tmp_path):
+    cache = tmp_path / "cache"
+    env = dict(os.environ, RMSPROP_LIB_CACHE=str(cache))
+    procs = [subprocess.Popen([sys.executable, "-c", LOAD_AND_STEP], cwd=ROOT, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        results.append(outcome(subprocess.CompletedProcess(proc.args, proc.returncode, out, err)))
+    assert sorted(r["cached"] for r in results) == [False, True, True, True]  # one compiled
+    assert len(list(cache.glob("*.so"))) == 1 and len(list(cache.glob("*.so.sha256"))) == 1
+    assert list(cache.glob("build-*")) == []
 
 
-def test_fused_and_foreach_together_is_an_error():
-    with pytest.raises(ValueError, match=r"^`fused` and `foreach` cannot be `True` together\.$"):
-        RMSprop([torch.zeros(1, requires_grad=True)], fused=True, foreach=True)
+@needs_cc
+def test_stale_kernels_are_pruned_when_a_new_one_is_published(fresh, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    current = "rmsprop_fused_" + hashlib.sha256(fused.SOURCE.read_bytes()).hexdigest()[:12] + "_"
+    old_source = [cache / "rmsprop_fused_000000000000_1111111111111111.so",
+                  cache / "rmsprop_fused_000000000000_1111111111111111.so.sha256",
+                  cache / "rmsprop_fused_0123456789abcdef.so"]  # the naming before digests
+    unused = [cache / f"{current}2222222222222222.so", cache / f"{current}2222222222222222.failed"]
+    recent = cache / f"{current}3333333333333333.so"
+    for path in old_source + unused + [recent]:
+        path.write_bytes(b"x")
+    month_ago = time.time() - 40 * 24 * 3600
+    for path in unused:
+        os.utime(path, (month_ago, month_ago))
+    scratch = cache / "build-died"
+    scratch.mkdir()
+    os.utime(scratch, (time.time() - 7200,) * 2)
+    fresh.setenv("RMSPROP_LIB_CACHE", str(cache))
+    fused.load_kernel()
+    assert not any(path.exists() for path in old_source + unused + [scratch])
+    assert recent.exists() and Path(fused.build_info()["path"]).exists()
 
 
-def test_a_rejected_param_group_is_not_added():
-    opt = RMSprop([torch.zeros(1, requires_grad=True)], fused=True)
-    with pytest.raises(fused.FusedUnavailableError):
-        opt.add_param_group({"params": [torch.zeros(1, dtype=torch.float16, requires_grad=True)]})
-    assert len(opt.param_groups) == 1
+# --- through the optimizer --------------------------------------------------------------------
 
-
-def test_the_built_kernel_is_cached_on_disk(tmp_path):
-    code = ("import torch, rmsprop_lib; rmsprop_lib.RMSprop([torch.zeros(1, requires_grad=True)], fused=True); "
-            "from rmsprop_lib import fused; print(fused.build_info()['cached'])")
-    env = dict(os.environ, RMSPROP_LIB_CACHE=str(tmp_path))
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-            .stdout.strip() for _ in range(2)]
-    assert runs == ["False", "True"]
-    assert len(list(tmp_path.glob("*.so"))) == 1
-
-
-def test_fused_state_dict_loads_into_torch_and_continues_identically():
-    start = make_params(torch.float64)
-    params, reference = clone_params(start), clone_params(start)
-    ours = RMSprop(params, fused=True, momentum=0.5)
-    ref = torch.optim.RMSprop(reference, momentum=0.5)
-    for step in range(2):
-        set_grads(params, step)
-        set_grads(reference, step)
-        ours.step()
-        ref.step()
-    theirs = torch.optim.RMSprop(params, momentum=0.5)
-    theirs.load_state_dict(ours.state_dict())
-    for step in range(2, 4):
-        set_grads(params, step)
-        set_grads(reference, step)
-        theirs.step()
-        ref.step()
-    for p, q in zip(params, reference):
-        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-12)
+@needs_cc
+def test_the_optimizer_with_fused_true_matches_torch():
+    g = torch.Generator().manual_seed(3)
+    start = [torch.randn(5, 4, dtype=torch.float64, generator=g), torch.randn(6, dtype=torch.complex128, generator=g)]
+    ours = [p.clone().requires_grad_() for p in start]
+    theirs = [p.clone().requires_grad_() for p in start]
+    options = dict(lr=0.01, weight_decay=0.1, momentum=0.5, centered=True)
+    ours_opt, theirs_opt = RMSprop(ours, fused=True, **options), torch.optim.RMSprop(theirs, **options)
+    for _ in range(4):
+        for p, q in zip(ours, theirs):
+            p.grad = torch.randn(p.shape, dtype=p.dtype, generator=g)
+            q.grad = p.grad.clone()
+        ours_opt.step()
+        theirs_opt.step()
+    for p, q in zip(ours, theirs):
+        torch.testing.assert_close(p, q, **TOL[torch.float64])
+        for key, value in theirs_opt.state[q].items():
+            torch.testing.assert_close(ours_opt.state[p][key], value, **TOL[torch.float64])
