@@ -23,7 +23,9 @@ the rest of MyST-NB's machinery:
   in the site. The reports directory is emptied at the start of every build.
 * **No leftovers.** Images that no page shows any more are removed from ``_images``, so an
   edited and rebuilt site holds the same files as a clean build.
-* **Reproducible figures.** Kernels get ``SOURCE_DATE_EPOCH`` (0 unless already set), so
+* **Reproducible outputs.** What a cell prints is stored as one stream, however the kernel
+  happened to split it into messages (MyST-NB's own merging would keep a blank line where a
+  message boundary fell). Kernels get ``SOURCE_DATE_EPOCH`` (0 unless already set), so
   matplotlib writes the same date into every figure and the figure files hash the same.
 
 jupyter-cache decides what to hash in ``JupyterCacheBase.create_hashed_notebook``, and MyST-NB
@@ -230,7 +232,8 @@ async def _execute(nb, cwd: str, config, kernel_env, limit: asyncio.Semaphore):
         start = time.perf_counter()
         client = NotebookClient(nb, timeout=config.execution_timeout,
                                 allow_errors=config.execution_allow_errors,
-                                record_timing=False, resources={"metadata": {"path": cwd}})
+                                record_timing=False, coalesce_streams=True,
+                                resources={"metadata": {"path": cwd}})
         try:
             await client.async_execute(env=kernel_env)
         except Exception as err:  # a cell raised or timed out, the kernel died or never started
