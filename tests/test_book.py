@@ -162,7 +162,9 @@ def test_performance_page_renders_the_benchmark_table_from_the_results_file(buil
     soup = page(built_book, "book/performance")
     text = "\n".join(outputs(soup))
     assert f"机器：{results['machine']['cpu']}" in text
-    rows = soup.select("div.cell_output table tbody tr")
+    tables = [t for t in soup.select("div.cell_output table") if "fused 加速" in t.get_text()]
+    assert len(tables) == 1
+    rows = tables[0].select("tbody tr")
     expected = {(r["size"], r["config"]) for r in results["rows"]}
     assert len(rows) == len(expected)
     fused = {(r["size"], r["config"]): r for r in results["rows"] if r["implementation"] == "ours fused"}
@@ -187,3 +189,16 @@ def test_a_figure_with_glyphs_its_font_lacks_fails_the_build(tmp_path):
     assert re.search(r"book/rmsprop\.md:\d+: WARNING: stderr was found in the cell outputs", build.output)
     executed = (root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb").read_text(encoding="utf-8")
     assert "missing from font" in executed
+
+
+def test_performance_page_shows_the_book_build_figures_from_their_results_file(built_book):
+    results = json.loads((built_book.root / "benchmarks" / "results" / "book_build.json").read_text())
+    soup = page(built_book, "book/performance")
+    tables = [t for t in soup.select("div.cell_output table") if "本书冷构建" in t.get_text()]
+    assert len(tables) == 1
+    rows = {tr.find_all("td")[0].get_text().strip(): [td.get_text().strip() for td in tr.find_all("td")[1:]]
+            for tr in tables[0].select("tbody tr")}
+    assert rows["本书冷构建"] == [f"{results['cold_s']:.1f}", str(results["cold_executed"])]
+    assert rows["改动一句正文后重新构建"] == [f"{results['prose_edit_s']:.1f}",
+                                          str(results["prose_edit_executed"])]
+    assert f"冷构建 ÷ 下限 = {results['cold_vs_floor']:.2f}×" in soup.get_text()
