@@ -21,8 +21,6 @@ the rest of MyST-NB's machinery:
   in the output directory as MyST-NB does; it is never cached, MyST-NB does not execute it a
   second time, and its HTML is removed at the end of the build so a failed page is never left
   in the site. The reports directory is emptied at the start of every build.
-* **No leftovers.** Images that no page shows any more are removed from ``_images``, so an
-  edited and rebuilt site holds the same files as a clean build.
 * **Reproducible outputs.** What a cell prints is stored as one stream, however the kernel
   happened to split it into messages (MyST-NB's own merging would keep a blank line where a
   message boundary fell). Kernels get ``SOURCE_DATE_EPOCH`` (0 unless already set), so
@@ -328,19 +326,6 @@ def _remove_failed_pages(app, exception):
         logger.info(f"page_execution: removed {docname}.html, whose notebook failed")
 
 
-def _prune_images(app, exception):
-    """Drop images no page shows any more (an incremental build only ever adds them), so
-    that an edited and rebuilt site holds exactly the files a clean build publishes."""
-    if exception is not None or app.builder.format != "html":
-        return
-    images = Path(app.outdir, app.builder.imagedir)
-    if images.is_dir():
-        shown = {unique for _docs, unique in app.env.images.values()}
-        for path in sorted(images.iterdir()):
-            if path.is_file() and path.name not in shown:
-                path.unlink()
-
-
 def _configure(app, config):
     _INPUTS["root"] = Path(app.srcdir)
     _INPUTS["rules"] = _rules(config)
@@ -364,6 +349,5 @@ def setup(app):
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("build-finished", _remove_failed_pages, priority=900)
-    app.connect("build-finished", _prune_images, priority=900)
     return {"version": "1", "env_version": 1,
             "parallel_read_safe": True, "parallel_write_safe": True}
