@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -50,8 +51,12 @@ class Build:
         return self.root / "_build" / "html"
 
     def executed(self) -> int:
-        """How many notebooks this build executed (MyST-NB logs one line per notebook)."""
+        """How many notebooks this build executed (one "Executing notebook" line each)."""
         return self.output.count("Executing notebook")
+
+    def executed_pages(self) -> set[str]:
+        """The pages this build executed (book/_ext/page_execution.py names each)."""
+        return set(re.findall(r"Executing notebook: (\S+)", self.output))
 
 
 def copy_project(dest: Path) -> Path:
@@ -72,5 +77,13 @@ def build_book(root: Path) -> Build:
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Build:
     build = build_book(copy_project(tmp_path_factory.mktemp("book") / "project"))
+    assert build.returncode == 0, build.output[-5000:]
+    return build
+
+
+@pytest.fixture(scope="session")
+def built_book_elsewhere(tmp_path_factory) -> Build:
+    """A second clean build of the same sources, in another directory (another path length)."""
+    build = build_book(copy_project(tmp_path_factory.mktemp("elsewhere") / "a" / "second-project"))
     assert build.returncode == 0, build.output[-5000:]
     return build

@@ -16,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 def _forget_failed_build(app, exception):
+    # Sphinx 7 has no public count of the warnings so far; ``_warncount`` is the counter
+    # Sphinx itself reads to turn warnings into a failed exit status under --keep-going.
     if exception is None and app._warncount:
         (Path(app.doctreedir) / "environment.pickle").unlink(missing_ok=True)
         logger.info("strict: the build warned; its environment was discarded so that the "

@@ -1,0 +1,353 @@
+"""Execute a page's code exactly when what its outputs depend on has changed, pages in parallel.
+
+MyST-NB's ``cache`` mode (``execute_notebooks: cache``) stores each page's executed outputs
+in jupyter-cache, keyed by a hash of the page's code cells. Code is not all the outputs
+depend on, and a figure's caption is not code. This extension makes the key right and keeps
+the rest of MyST-NB's machinery:
+
+* **Inputs.** ``execution_inputs`` (in ``_config.yml``) lists, for pages whose code matches a
+  regular expression, the files their outputs depend on: the ``rmsprop_lib`` package as the
+  kernel imports it (data included), the results files a page renders, ``requirements.lock``.
+  A digest of those files is added to what jupyter-cache hashes, so editing any of them misses
+  the cache; Sphinx is told to re-read exactly the pages whose digest changed.
+* **Presentation.** A figure's caption and name (cell metadata ``mystnb: figure``) are left out
+  of the hash: a caption edit re-reads the page but reuses its outputs.
+* **Parallel.** Before Sphinx reads the pages, every page that will miss the cache is executed,
+  all at once (up to ``execution_jobs`` kernels; 0 means one per core), and stored in the same
+  cache; MyST-NB then finds every page in the cache. (Sphinx reads in parallel only with more
+  than five pages, so ``-j`` would not help this book.)
+* **Failures.** A page that fails (a cell raises, times out, or its kernel dies) is reported as
+  a warning naming the page, with the traceback, also written to ``reports/<page>.err.log``
+  in the output directory as MyST-NB does; it is never cached, MyST-NB does not execute it a
+  second time, and its HTML is removed at the end of the build so a failed page is never left
+  in the site. The reports directory is emptied at the start of every build.
+* **Reproducible outputs.** What a cell prints is stored as one stream, however the kernel
+  happened to split it into messages (MyST-NB's own merging would keep a blank line where a
+  message boundary fell). Kernels get ``SOURCE_DATE_EPOCH`` (0 unless already set), so
+  matplotlib writes the same date into every figure and the figure files hash the same.
+
+jupyter-cache decides what to hash in ``JupyterCacheBase.create_hashed_notebook``, and MyST-NB
+1.x offers no option to change it (see its ``TODO config on what notebook/cell metadata to
+hash`` in ``myst_nb/core/execute/cache.py``); that one method is therefore wrapped here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import functools
+import hashlib
+import importlib.util
+import os
+import re
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import nbformat
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+from jupyter_cache.cache.main import JupyterCacheBase
+from myst_nb.core.nb_to_tokens import nb_node_to_dict
+from myst_nb.core.read import create_nb_reader
+from nbclient import NotebookClient
+from sphinx.errors import ConfigError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+DIGEST_KEY = "execution_inputs_digest"
+PRESENTATION_KEYS = ("figure", "image")  # keys of a cell's ``mystnb`` metadata
+_INPUTS: dict[str, Any] = {"root": None, "rules": ()}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Pages whose code matches ``code`` depend on ``files`` (globs) and ``package`` (import)."""
+
+    code: re.Pattern
+    files: tuple[str, ...] = ()
+    package: str | None = None
+
+
+def _rules(config) -> tuple[Rule, ...]:
+    rules = []
+    for i, entry in enumerate(config.execution_inputs or ()):
+        where = f"execution_inputs[{i}]"
+        if not isinstance(entry, dict) or "code" not in entry or \
+                set(entry) - {"code", "files", "package"}:
+            raise ConfigError(f"{where} must be a mapping with 'code' and 'files' and/or "
+                              f"'package', not {entry!r}")
+        try:
+            pattern = re.compile(entry["code"], re.MULTILINE)
+        except re.error as err:
+            raise ConfigError(f"{where}.code is not a regular expression: {err}") from None
+        rules.append(Rule(pattern, tuple(entry.get("files", ())), entry.get("package")))
+    return tuple(rules)
+
+
+def _package_files(name: str) -> list[tuple[str, Path]]:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"execution_inputs names the package {name!r}, which is not "
+                          f"importable: install the project with `pip install -e .`")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return [(f"{name}/{p.relative_to(root).as_posix()}", p) for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts]
+
+
+def inputs_digest(code: str) -> str | None:
+    """SHA-256 over the names and bytes of every file that page code ``code`` depends on.
+
+    ``None`` when no rule of ``execution_inputs`` matches the code.
+    """
+    root, files = _INPUTS["root"], {}
+    matched = False
+    for rule in _INPUTS["rules"]:
+        if not rule.code.search(code):
+            continue
+        matched = True
+        for pattern in rule.files:
+            for path in sorted(root.glob(pattern)):
+                if path.is_file():
+                    files[path.relative_to(root).as_posix()] = path
+        if rule.package:
+            files.update(_package_files(rule.package))
+    if not matched:
+        return None
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _code(nb) -> str:
+    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+
+
+def _hash_inputs_not_captions(create_hashed_notebook):
+    """Wrap jupyter-cache's hash: add the inputs digest, drop presentation-only cell metadata."""
+    if getattr(create_hashed_notebook, "_page_execution", False):
+        return create_hashed_notebook
+
+    @functools.wraps(create_hashed_notebook)
+    def wrapper(self, nb, nb_metadata=("kernelspec",), cell_metadata=None):
+        nb = copy.deepcopy(nb)
+        nb.metadata[DIGEST_KEY] = inputs_digest(_code(nb))
+        for cell in nb.cells:
+            options = cell.get("metadata", {}).get("mystnb")
+            if isinstance(options, dict):
+                for key in PRESENTATION_KEYS:
+                    options.pop(key, None)
+                if not options:
+                    del cell.metadata["mystnb"]
+        if nb_metadata is not None:
+            nb_metadata = (*nb_metadata, DIGEST_KEY)
+        return create_hashed_notebook(self, nb, nb_metadata=nb_metadata,
+                                      cell_metadata=cell_metadata)
+
+    wrapper._page_execution = True
+    return wrapper
+
+
+# --- which pages Sphinx must read again -------------------------------------------------
+
+def _records(env) -> dict[str, str | None]:
+    if not hasattr(env, "execution_inputs"):
+        env.execution_inputs = {}  # docname -> (code, digest)
+    return env.execution_inputs
+
+
+def _outdated(app, env, added, changed, removed):
+    return sorted(doc for doc, (code, digest) in _records(env).items()
+                  if doc not in removed and doc not in changed and inputs_digest(code) != digest)
+
+
+def _read_notebook(env, docname):
+    """The page as MyST-NB reads it, or None if it is not a notebook with code."""
+    path = Path(env.doc2path(docname))
+    text = path.read_text(encoding="utf-8")
+    reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
+    if reader is None:
+        return None
+    nb = reader.read(text)
+    return (path, nb) if any(c.cell_type == "code" for c in nb.cells) else None
+
+
+def _record(app, doctree):
+    env = app.env
+    page = _read_notebook(env, env.docname)
+    if page is None:
+        _records(env).pop(env.docname, None)
+        return
+    code = _code(page[1])
+    _records(env)[env.docname] = (code, inputs_digest(code))
+    _write_executed_notebook(env, env.docname, *page)
+
+
+def _purge(app, env, docname):
+    _records(env).pop(docname, None)
+
+
+def _merge(app, env, docnames, other):
+    theirs = getattr(other, "execution_inputs", {})
+    _records(env).update({d: theirs[d] for d in docnames if d in theirs})
+
+
+def _write_executed_notebook(env, docname, path, nb):
+    """MyST-NB writes the notebook it read, without outputs, when it used the cache; write
+    the executed one (its outputs from the cache) to ``jupyter_execute`` instead."""
+    config = env.mystnb_config
+    if config.execution_mode != "cache":
+        return
+    try:
+        _, executed = get_cache(config.execution_cache_path).merge_match_into_notebook(nb)
+    except KeyError:
+        return  # the page failed and was not executed by MyST-NB either
+    target = Path(config.output_folder, *f"{docname}.ipynb".split("/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(nbformat.writes(executed), encoding="utf-8")
+
+
+# --- executing the pages that miss the cache, in parallel --------------------------------
+
+def _page_config(config, nb):
+    overrides = nb_node_to_dict(nb.metadata.get(config.metadata_key, {}))
+    overrides.pop("output_folder", None)
+    return config.copy(**overrides) if overrides else config
+
+
+def _excluded(config, path: Path) -> bool:
+    posix = PurePosixPath(path.as_posix())
+    return any(posix.match(pattern) for pattern in config.execution_excludepatterns)
+
+
+async def _execute(nb, cwd: str, config, kernel_env, limit: asyncio.Semaphore):
+    async with limit:
+        start = time.perf_counter()
+        client = NotebookClient(nb, timeout=config.execution_timeout,
+                                allow_errors=config.execution_allow_errors,
+                                record_timing=False, coalesce_streams=True,
+                                resources={"metadata": {"path": cwd}})
+        try:
+            await client.async_execute(env=kernel_env)
+        except Exception as err:  # a cell raised or timed out, the kernel died or never started
+            return time.perf_counter() - start, err, traceback.format_exc()
+        return time.perf_counter() - start, None, None
+
+
+async def _execute_all(pages, jobs, kernel_env):
+    limit = asyncio.Semaphore(jobs)
+    with tempfile.TemporaryDirectory() as scratch:
+        runs = []
+        for docname, path, nb, config in pages:
+            cwd = scratch if config.execution_in_temp else str(path.parent)
+            runs.append(_execute(nb, cwd, config, kernel_env, limit))
+        return await asyncio.gather(*runs)
+
+
+def _execute_outdated(app, env, docnames):
+    config = env.mystnb_config
+    env.execution_failed = set()
+    if config.execution_mode != "cache":
+        return
+    cache = get_cache(config.execution_cache_path)
+    pages = []
+    for docname in docnames:
+        page = _read_notebook(env, docname)
+        if page is None or _excluded(config, page[0]):
+            continue
+        path, nb = page
+        try:
+            cache.match_cache_notebook(nb)
+        except KeyError:
+            pages.append((docname, path, nb, _page_config(config, nb)))
+    if not pages:
+        return
+    jobs = app.config.execution_jobs or os.cpu_count() or 1
+    kernel_env = dict(os.environ)
+    kernel_env.setdefault("SOURCE_DATE_EPOCH", "0")
+    for docname, *_ in pages:
+        logger.info(f"Executing notebook: {docname}")
+    results = asyncio.run(_execute_all(pages, min(jobs, len(pages)), kernel_env))
+
+    failed = []
+    for (docname, path, nb, page_config), (seconds, err, tb) in zip(pages, results):
+        if err is None:
+            cache.cache_notebook_bundle(
+                CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
+                check_validity=False, overwrite=True)
+            logger.info(f"Executed notebook {docname} in {seconds:.2f} seconds")
+            continue
+        failed.append(str(path))
+        env.execution_failed.add(docname)
+        message = f"Executing notebook failed: {type(err).__name__}"
+        if page_config.execution_show_tb:
+            message += f"\n{tb}"
+        logger.warning(message, location=docname, type="mystnb", subtype="exec")
+        report = Path(app.outdir, "reports", *f"{docname}.err.log".split("/"))
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(tb, encoding="utf-8")
+    if failed:
+        # MyST-NB must not execute a failed page a second time (a dead kernel would even
+        # abort the build): it renders it without outputs; the build has already failed.
+        env.execution_saved_config = config
+        env.mystnb_config = config.copy(
+            execution_excludepatterns=(*config.execution_excludepatterns, *failed))
+
+
+def _restore_config(app, env):
+    saved = getattr(env, "execution_saved_config", None)
+    if saved is not None:
+        env.mystnb_config = saved
+        del env.execution_saved_config
+    return []
+
+
+# --- nothing of a failed execution reaches the site --------------------------------------
+
+def _clear_reports(app):
+    reports = Path(app.outdir, "reports")
+    if reports.is_dir():
+        for path in sorted(reports.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+
+
+def _remove_failed_pages(app, exception):
+    if app.builder.format != "html":
+        return
+    for docname in sorted(getattr(app.env, "execution_failed", ())):
+        for path in (Path(app.outdir, f"{docname}.html"),
+                     Path(app.outdir, "_sources", f"{docname}.ipynb")):
+            path.unlink(missing_ok=True)
+        logger.info(f"page_execution: removed {docname}.html, whose notebook failed")
+
+
+def _configure(app, config):
+    _INPUTS["root"] = Path(app.srcdir)
+    _INPUTS["rules"] = _rules(config)
+    if not isinstance(config.execution_jobs, int) or config.execution_jobs < 0:
+        raise ConfigError(f"execution_jobs must be a non-negative integer (0: one per core), "
+                          f"not {config.execution_jobs!r}")
+
+
+def setup(app):
+    app.setup_extension("myst_nb")
+    app.add_config_value("execution_inputs", [], "env")
+    app.add_config_value("execution_jobs", 0, "")
+    JupyterCacheBase.create_hashed_notebook = _hash_inputs_not_captions(
+        JupyterCacheBase.create_hashed_notebook)
+    app.connect("config-inited", _configure)
+    app.connect("builder-inited", _clear_reports)
+    app.connect("env-get-outdated", _outdated)
+    app.connect("env-before-read-docs", _execute_outdated)
+    app.connect("env-updated", _restore_config)
+    app.connect("doctree-read", _record)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("build-finished", _remove_failed_pages, priority=900)
+    return {"version": "1", "env_version": 1,
+            "parallel_read_safe": True, "parallel_write_safe": True}

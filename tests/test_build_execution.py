@@ -1,0 +1,149 @@
+"""Execution follows the code, not the prose: which rebuild executes which page.
+
+One copy of the project is built cold and then edited step by step; each rebuild must execute
+exactly the pages whose code, library, data, results files or lock changed, and publish what
+their current code produces. At the end every edit is undone, and the site must be what a
+clean build of the same sources publishes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import build_book, copy_project
+
+pytestmark = pytest.mark.book
+
+IMPORTS_LIB = re.compile(r"^\s*(?:import|from)\s+rmsprop_lib\b", re.MULTILINE)
+# The only wall-clock figures a page prints.
+TIMING = re.compile(r"\d+\.\d+(?= sec per epoch)")
+
+
+def pages_with_code(root: Path) -> dict[str, str]:
+    """docname -> the code of its code cells, read from the sources by the test itself."""
+    pages = {}
+    for path in sorted((root / "book").glob("*.md")):
+        cells = re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", path.read_text(encoding="utf-8"),
+                           re.MULTILINE | re.DOTALL)
+        if cells:
+            pages[f"book/{path.stem}"] = "\n".join(cells)
+    return pages
+
+
+def text(build, name):
+    return BeautifulSoup((build.html / f"{name}.html").read_text(encoding="utf-8"),
+                         "html.parser").select_one("main").get_text()
+
+
+def outputs(build, name):
+    soup = BeautifulSoup((build.html / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+    return [o.get_text().strip() for o in soup.select("div.cell_output pre")]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    source = path.read_text(encoding="utf-8")
+    assert source.count(old) == 1, (path, old)
+    path.write_text(source.replace(old, new), encoding="utf-8")
+
+
+def site(build) -> dict[str, bytes]:
+    files = {}
+    for path in sorted(build.html.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix in {".html", ".ipynb", ".js", ".txt", ".md"}:
+                data = TIMING.sub("T", data.decode("utf-8")).encode("utf-8")
+            files[path.relative_to(build.html).as_posix()] = data
+    return files
+
+
+def assert_ok(build, executed: set[str]):
+    assert build.returncode == 0, build.output[-4000:]
+    assert build.executed_pages() == executed, build.output[-4000:]
+    assert build.executed() == len(executed)
+
+
+def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
+    root = copy_project(tmp_path / "project")
+    code = pages_with_code(root)
+    executing = set(code)
+    importing = {page for page, source in code.items() if IMPORTS_LIB.search(source)}
+    renders = {page for page, source in code.items() if "benchmarks/results/" in source}
+    assert {"book/rmsprop", "book/performance"} <= executing
+    assert "book/rmsprop" in importing and "book/performance" in renders
+    originals = {p: p.read_bytes() for p in [root / "book" / "rmsprop.md", root / "book" / "performance.md",
+                                             root / "rmsprop_lib" / "reporting.py",
+                                             root / "rmsprop_lib" / "data" / "airfoil_self_noise.dat",
+                                             root / "benchmarks" / "results" / "optimizer_step.json",
+                                             root / "requirements.lock"]}
+
+    assert_ok(build_book(root), executing)
+    assert_ok(build_book(root), set())
+
+    # Prose only: the page is read again, its stored outputs are reused.
+    chapter = root / "book" / "rmsprop.md"
+    edit(chapter, "本节先给出算法", "本节首先给出算法")
+    prose = build_book(root)
+    assert_ok(prose, set())
+    assert "本节首先给出算法" in text(prose, "book/rmsprop")
+    assert "epoch 20, x1 -0.010599, x2 0.000000" in outputs(prose, "book/rmsprop")
+
+    # A figure caption lives in the cell's metadata, but is not code.
+    caption = re.search(r"caption: (指数加权移动平均给[^\n]*)", chapter.read_text(encoding="utf-8")).group(1)
+    edit(chapter, caption, "新的图注：" + caption)
+    captioned = build_book(root)
+    assert_ok(captioned, set())
+    assert "新的图注：指数加权移动平均给" in text(captioned, "book/rmsprop")
+
+    # A code cell: that page only, and its new output is published.
+    appendix = root / "book" / "performance.md"
+    first_cell = re.search(r"```\{code-cell\} ipython3\n", appendix.read_text(encoding="utf-8"))
+    source = appendix.read_text(encoding="utf-8")
+    appendix.write_text(source[:first_cell.end()] + 'print("一个新的输出")\n' + source[first_cell.end():],
+                        encoding="utf-8")
+    recoded = build_book(root)
+    assert_ok(recoded, {"book/performance"})
+    assert any(o.startswith("一个新的输出\n") for o in outputs(recoded, "book/performance"))
+
+    # A module of the library: every page importing it.
+    edit(root / "rmsprop_lib" / "reporting.py", 'f"epoch {', 'f"step {')
+    library = build_book(root)
+    assert_ok(library, importing)
+    assert "step 20, x1 -0.010599, x2 0.000000" in outputs(library, "book/rmsprop")
+
+    # The library's data: every page importing the library; the chapter's loss changes.
+    data = root / "rmsprop_lib" / "data" / "airfoil_self_noise.dat"
+    before = [o for o in outputs(library, "book/rmsprop") if o.startswith("loss:")][0].split(",")[0]
+    lines = data.read_text().splitlines(keepends=True)
+    lines[-1] = lines[-1].replace("\t", "\t1", 1)  # a row the chapter's 1500 rows do not include
+    lines[0] = lines[0].replace("\t", "\t1", 1)
+    data.write_text("".join(lines))
+    reread = build_book(root)
+    assert_ok(reread, importing)
+    after = [o for o in outputs(reread, "book/rmsprop") if o.startswith("loss:")][0].split(",")[0]
+    assert after != before
+
+    # A results file: the pages whose code reads the results files.
+    results = root / "benchmarks" / "results" / "optimizer_step.json"
+    edit(results, '"cores": 2,', '"cores": 64,')
+    rendered = build_book(root)
+    assert_ok(rendered, renders)
+    assert any("64 核" in o for o in outputs(rendered, "book/performance"))
+
+    # The locked environment: every page that executes code.
+    lock = root / "requirements.lock"
+    lock.write_text(lock.read_text() + "# an edit of the lock file\n")
+    assert_ok(build_book(root), executing)
+
+    # Undo everything: the stored outputs of the first build serve again, and the site is
+    # the one a clean build of these sources publishes (timings aside).
+    for path, content in originals.items():
+        path.write_bytes(content)
+    undone = build_book(root)
+    assert_ok(undone, set())
+    assert site(undone) == site(built_book)
+
