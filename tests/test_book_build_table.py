@@ -1,10 +1,14 @@
-"""rmsprop_lib.build_report: the book-build figures as the performance appendix prints them."""
+"""benchmarks/book_build.py's table: the book-build figures as the performance appendix prints them."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-from rmsprop_lib.build_report import book_build_table
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from book_build import book_build_table  # noqa: E402
 
 RESULTS = {
     "baseline_cold_s": 6.04, "chapter_execution_s": 14.96, "floor_s": 21.0,
