@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,3 +66,41 @@ def built_book(tmp_path_factory) -> Build:
     build = build_book(copy_project(tmp_path_factory.mktemp("book") / "project"))
     assert build.returncode == 0, build.output[-5000:]
     return build
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One temporary kernel cache for the whole session, so no test writes into ``~/.cache``.
+
+    Sets ``RMSPROP_LIB_CACHE`` (subprocesses the tests start inherit it) and restores the
+    previous value afterwards. A test that needs a cache of its own still sets one.
+    """
+    cache = tmp_path_factory.mktemp("kernel-cache")
+    previous = os.environ.get("RMSPROP_LIB_CACHE")
+    os.environ["RMSPROP_LIB_CACHE"] = str(cache)
+    try:
+        yield cache
+    finally:
+        if previous is None:
+            os.environ.pop("RMSPROP_LIB_CACHE", None)
+        else:
+            os.environ["RMSPROP_LIB_CACHE"] = previous
+
+
+def c_compiler_name() -> str:
+    """The C compiler the fused kernel uses, found as rmsprop_lib.fused finds it."""
+    return os.environ.get("CC") or (sysconfig.get_config_var("CC") or "cc").split()[0]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.requires_cc``: skip without a C compiler, but fail under ``CI=true``.
+
+    The library treats the compiler as optional (``fused=True`` raises without one), so a
+    contributor without one still runs the rest; CI must run everything.
+    """
+    cc = c_compiler_name()
+    if item.get_closest_marker("requires_cc") is None or shutil.which(cc) is not None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but no C compiler ({cc!r}) was found: install gcc or set CC")
+    pytest.skip(f"no C compiler ({cc!r}) found: the fused kernel cannot be built here")
