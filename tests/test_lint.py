@@ -24,13 +24,16 @@ PATHS = ["rmsprop_lib", "book/_ext", "benchmarks", "tests", "tools"]
 INSTALL_HINT = "pip install -r requirements.lock -e .  (it pins ruff, mypy and the type stubs)"
 
 
-def run_tool(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    module: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m module args`` in the project root; fail (never skip) if it is missing."""
     if importlib.util.find_spec(module) is None:
         pytest.fail(f"{module} is not installed in this environment: {INSTALL_HINT}")
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
@@ -68,6 +71,30 @@ def test_lint_report_names_the_offending_files():
     proc = subprocess.CompletedProcess(["ruff"], 1, stdout=output, stderr="")
     message = report("ruff check", proc, r"^([^\s:]+\.py):\d+:\d+:")
     assert message.startswith("ruff check failed (exit 1) on 2 file(s):\n  b/c.py\n  tests/a.py\n")
+
+
+def test_pre_commit_hooks_are_local_and_run_tools_of_this_environment(tmp_path):
+    """Offline-friendly hooks: no hook repository to fetch, every command installed here."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [repo["repo"] for repo in config["repos"]] == ["local"]
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    bindir = Path(sys.executable).parent
+    for hook in hooks.values():
+        assert hook["language"] == "system", hook["id"]
+        command = hook["entry"].split()[0]
+        assert shutil.which(command, path=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"), (
+            f"hook {hook['id']!r} runs {command!r}, which is not installed: {INSTALL_HINT}"
+        )
+    assert {"ruff-check", "ruff-format", "mypy"} <= hooks.keys()
+    for hook_id in ("ruff-check", "ruff-format"):
+        covered = re.compile(hooks[hook_id]["files"])
+        assert all(covered.match(f"{path}/module.py") for path in PATHS), hook_id
+    # pre-commit keeps a store in ~/.cache/pre-commit unless told otherwise.
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
+    proc = run_tool("pre_commit", "validate-config", ".pre-commit-config.yaml", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 # --- the tests' shared setup (conftest.py) ---------------------------------------------------
