@@ -140,15 +140,15 @@ class RMSprop(Optimizer):
         # These six checks and their messages are torch's, in torch's order.
         if isinstance(lr, Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
-        if not lr >= 0.0:
+        if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
-        if not eps >= 0.0:
+        if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
-        if not momentum >= 0.0:
+        if not 0.0 <= momentum:
             raise ValueError(f"Invalid momentum value: {momentum}")
-        if not weight_decay >= 0.0:
+        if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not alpha >= 0.0:
+        if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
         # Where torch accepts nonsense, say why it is rejected.
         if alpha > 1.0:
@@ -279,9 +279,9 @@ class RMSprop(Optimizer):
                 grad_avgs.append(state["grad_avg"])
         return params, grads, square_avgs, grad_avgs, buffers, steps
 
-    @_use_grad_for_differentiable
     # Optimizer.step is overloaded on the closure (None -> None); one signature covers both,
     # and returns what the closure returns (a loss tensor, usually).
+    @_use_grad_for_differentiable
     def step(self, closure: Callable[[], _Loss] | None = None) -> _Loss | None:  # type: ignore[override]
         """Perform one optimization step; ``closure`` re-evaluates the model, returns the loss."""
         self._accelerator_graph_capture_health_check()
