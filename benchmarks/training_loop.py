@@ -26,16 +26,17 @@ def original_loop(features, labels, hyperparams, batch_size=10, num_epochs=2):
     b = torch.nn.Parameter(torch.zeros(1))
     states = init_rmsprop_states()
     losses = [squared_loss(linreg(features, w, b), labels).mean().item()]
-    data_iter = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(features, labels),
-                                            batch_size, shuffle=True)
+    data_iter = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(features, labels), batch_size, shuffle=True
+    )
     times = []
     for _ in range(num_epochs):
         start = time.perf_counter()
         for batch_i, (X, y) in enumerate(data_iter):
             loss = squared_loss(linreg(X, w, b), y).mean()
-            if w.grad is not None:
-                w.grad.zero_()
-                b.grad.zero_()
+            for p in (w, b):
+                if p.grad is not None:
+                    p.grad.zero_()
             loss.backward()
             rmsprop([w, b], states, hyperparams)
             if (batch_i + 1) * batch_size % 100 == 0:

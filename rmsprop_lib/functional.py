@@ -89,9 +89,19 @@ def rmsprop_update(
         raise ValueError("Tensor lr must be 1-element")
     update = _multi_tensor_update if foreach else _single_tensor_update
     update(
-        params, grads, square_avgs, grad_avgs or [], momentum_buffers or [],
-        lr=_to_scalar(lr), alpha=alpha, eps=eps, weight_decay=weight_decay,
-        momentum=momentum, centered=centered, maximize=maximize, eps_in_sqrt=eps_in_sqrt,
+        params,
+        grads,
+        square_avgs,
+        grad_avgs or [],
+        momentum_buffers or [],
+        lr=_to_scalar(lr),
+        alpha=alpha,
+        eps=eps,
+        weight_decay=weight_decay,
+        momentum=momentum,
+        centered=centered,
+        maximize=maximize,
+        eps_in_sqrt=eps_in_sqrt,
         differentiable=differentiable,
     )
 
@@ -137,13 +147,15 @@ def _single_tensor_update(
             denom = var.sqrt_() if centered else var.sqrt()
             denom = denom.add(eps) if differentiable else denom.add_(eps)
 
+        # torch's stubs type alpha/value as a number; a 0-dim tensor lr is accepted (read with
+        # .item()), exactly as torch.optim.RMSprop passes it.
         if momentum > 0:
             buf = momentum_buffers[i]
             buf = torch.view_as_real(buf) if torch.is_complex(buf) else buf
             buf.mul_(momentum).addcdiv_(grad, denom)
-            param.add_(buf, alpha=-lr)
+            param.add_(buf, alpha=-lr)  # type: ignore[arg-type]
         else:
-            param.addcdiv_(grad, denom, value=-lr)
+            param.addcdiv_(grad, denom, value=-lr)  # type: ignore[arg-type]
 
 
 def _multi_tensor_update(
@@ -178,8 +190,7 @@ def _multi_tensor_update(
         m_ = cast(list[Tensor], grad_avgs_)
         b_ = cast(list[Tensor], buffers_)
         if any(torch.is_complex(t) for t in p_):
-            _view_as_real(p_, g_, v_, *([b_] if momentum > 0 else []),
-                          *([m_] if centered else []))
+            _view_as_real(p_, g_, v_, *([b_] if momentum > 0 else []), *([m_] if centered else []))
         if maximize:
             g_ = torch._foreach_neg(g_)  # type: ignore[assignment]
         if weight_decay != 0:
@@ -211,6 +222,7 @@ def _multi_tensor_update(
         if momentum > 0:
             torch._foreach_mul_(b_, momentum)
             torch._foreach_addcdiv_(b_, g_, denom)
-            torch._foreach_add_(p_, b_, alpha=-lr)  # a tensor lr is read with .item(), as in torch
+            # A tensor lr is read with .item(), as in torch (whose stubs say a number here).
+            torch._foreach_add_(p_, b_, alpha=-lr)  # type: ignore[arg-type]
         else:
-            torch._foreach_addcdiv_(p_, g_, denom, value=-lr)
+            torch._foreach_addcdiv_(p_, g_, denom, value=-lr)  # type: ignore[arg-type]

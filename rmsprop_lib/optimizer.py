@@ -1,9 +1,10 @@
-"""``RMSprop``: a drop-in replacement for ``torch.optim.RMSprop`` that can also use the chapter's ε."""
+"""``RMSprop``: a drop-in for ``torch.optim.RMSprop`` that can also use the chapter's ε."""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 import torch
 from torch import Tensor
@@ -28,10 +29,11 @@ from .functional import rmsprop_update
 __all__ = ["RMSprop"]
 
 Implementation = Literal["fused", "foreach", "loop"]
+_Loss = TypeVar("_Loss")
 
 
 class RMSprop(Optimizer):
-    r"""RMSProp, a drop-in for ``torch.optim.RMSprop``: the same signature, defaults, update and state.
+    r"""RMSProp, a drop-in for ``torch.optim.RMSprop``: same signature, defaults, update, state.
 
     With learning rate :math:`\eta` (``lr``), smoothing constant :math:`\alpha` (``alpha``, the
     chapter's :math:`\gamma`), weight decay :math:`\lambda`, momentum :math:`\mu` and
@@ -277,9 +279,11 @@ class RMSprop(Optimizer):
                 grad_avgs.append(state["grad_avg"])
         return params, grads, square_avgs, grad_avgs, buffers, steps
 
+    # Optimizer.step is overloaded on the closure (None -> None); one signature covers both,
+    # and returns what the closure returns (a loss tensor, usually).
     @_use_grad_for_differentiable
-    def step(self, closure=None):  # type: ignore[override]
-        """Perform one optimization step; ``closure`` re-evaluates the model and returns the loss."""
+    def step(self, closure: Callable[[], _Loss] | None = None) -> _Loss | None:  # type: ignore[override]
+        """Perform one optimization step; ``closure`` re-evaluates the model, returns the loss."""
         self._accelerator_graph_capture_health_check()
         loss = None
         if closure is not None:
@@ -306,8 +310,12 @@ class RMSprop(Optimizer):
             if implementation == "fused":
                 _fused.fused_update(*tensors, **options)
             else:
-                rmsprop_update(*tensors, **options, foreach=implementation == "foreach",
-                               differentiable=group["differentiable"])
+                rmsprop_update(
+                    *tensors,
+                    **options,
+                    foreach=implementation == "foreach",
+                    differentiable=group["differentiable"],
+                )
             _increment(steps)  # after the update: a step that raised is not counted
         return loss
 
@@ -342,8 +350,13 @@ def _implementation(
     """
     if group["fused"]:
         reason = _fused.unfusable_reason(
-            params, grads, square_avgs, grad_avgs, buffers,
-            centered=group["centered"], momentum=group["momentum"],
+            params,
+            grads,
+            square_avgs,
+            grad_avgs,
+            buffers,
+            centered=group["centered"],
+            momentum=group["momentum"],
         )
         return "fused" if reason is None else "foreach"
     foreach = group["foreach"]
@@ -363,11 +376,12 @@ def _increment(steps: list[Tensor]) -> None:
 def _check_capturable(params: list[Tensor], steps: list[Tensor]) -> None:
     """torch's check (and message) for ``capturable=True``: only capturable devices."""
     supported = _get_capturable_supported_devices()
-    if not all(p.device.type == s.device.type and p.device.type in supported
-               for p, s in zip(params, steps)):
+    if not all(
+        p.device.type == s.device.type and p.device.type in supported
+        for p, s in zip(params, steps, strict=True)
+    ):
         raise AssertionError(
-            "If capturable=True, params and state_steps must be on supported devices: "
-            f"{supported}."
+            f"If capturable=True, params and state_steps must be on supported devices: {supported}."
         )
 
 
@@ -386,7 +400,9 @@ def _check_state(state: dict[str, Any], param: Tensor, where: str) -> None:
         if not isinstance(value, Tensor):
             problem = f"is a {type(value).__name__}, not a tensor"
         elif value.shape != param.shape:
-            problem = f"has shape {list(value.shape)} but the parameter has shape {list(param.shape)}"
+            problem = (
+                f"has shape {list(value.shape)} but the parameter has shape {list(param.shape)}"
+            )
         elif value.dtype != param.dtype:
             problem = f"has dtype {value.dtype} but the parameter has dtype {param.dtype}"
         elif value.layout != param.layout:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import sysconfig
+from typing import Any
 
 import pytest
 import torch
 
 # The configurations PyTorch's own optimizer suite uses for RMSprop (optim_inputs_func_rmsprop).
-CONFIGS = [
+CONFIGS: list[dict[str, Any]] = [
     {},
     {"lr": 1e-3},
     {"weight_decay": 0.1},
@@ -20,21 +18,25 @@ CONFIGS = [
     {"weight_decay": 0.1, "centered": True, "momentum": 0.1},
     {"weight_decay": 0.1, "centered": True, "momentum": 0.1, "maximize": True},
 ]
-IDS = ["default", "lr", "wd", "maximize", "centered-wd", "maximize-wd", "wd-centered-momentum", "all"]
+IDS = [
+    "default",
+    "lr",
+    "wd",
+    "maximize",
+    "centered-wd",
+    "maximize-wd",
+    "wd-centered-momentum",
+    "all",
+]
 # For results equal "to rounding" (the fused kernel against the loop).
-TOL = {torch.float64: dict(rtol=1e-12, atol=1e-12), torch.float32: dict(rtol=1.3e-6, atol=1e-5)}
+TOL: dict[torch.dtype, dict[str, Any]] = {
+    torch.float64: dict(rtol=1e-12, atol=1e-12),
+    torch.float32: dict(rtol=1.3e-6, atol=1e-5),
+}
 
 
-def _have_compiler() -> bool:
-    cc = os.environ.get("CC") or (sysconfig.get_config_var("CC") or "cc")
-    return shutil.which(cc.split()[0]) is not None
-
-
-# Tests of fused=True need a C compiler; under CI=true they run regardless (and fail without one).
-needs_compiler = pytest.mark.skipif(
-    os.environ.get("CI") != "true" and not _have_compiler(),
-    reason="no C compiler: the fused kernel cannot be built here",
-)
+# Tests of fused=True need a C compiler: skipped without one, failed under CI=true (conftest.py).
+needs_compiler = pytest.mark.requires_cc
 
 
 def make_params(dtype: torch.dtype, seed: int = 0) -> list[torch.Tensor]:
@@ -54,7 +56,7 @@ def clone_params(params: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def set_grads(params: list[torch.Tensor], step: int, seed: int = 1) -> None:
-    """Deterministic gradients laid out like their parameters; parameter 1 has none at steps 2 and 5."""
+    """Deterministic gradients shaped like their parameters; parameter 1 has none at steps 2, 5."""
     g = torch.Generator().manual_seed(seed * 1000 + step)
     for i, p in enumerate(params):
         if i == 1 and step in (2, 5):
@@ -94,8 +96,3 @@ def assert_close_states(ours_opt, ours, theirs_opt, theirs, dtype) -> None:
         assert s.keys() == t.keys()
         for key in s:
             torch.testing.assert_close(s[key], t[key], **TOL[dtype])
-
-
-def use_session_kernel_cache(tmp_path_factory) -> None:
-    """Point the kernel cache at the session's temporary directory (never ~/.cache)."""
-    os.environ.setdefault("RMSPROP_LIB_CACHE", str(tmp_path_factory.getbasetemp() / "kernel-cache"))

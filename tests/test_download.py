@@ -12,6 +12,7 @@ import site
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -19,7 +20,6 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import build_book, copy_project
-
 
 pytestmark = pytest.mark.book
 
@@ -36,7 +36,9 @@ def no_includes(path, options):
 
 def load_extension():
     spec = importlib.util.spec_from_file_location(
-        "notebook_download", ROOT / "book" / "_ext" / "notebook_download.py")
+        "notebook_download", ROOT / "book" / "_ext" / "notebook_download.py"
+    )
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -48,8 +50,11 @@ def stdout_by_cell(notebook) -> list[str]:
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code" or HIDDEN_OUTPUT & set(cell["metadata"].get("tags", [])):
             continue
-        text = "".join("".join(o["text"]) for o in cell["outputs"]
-                       if o["output_type"] == "stream" and o["name"] == "stdout")
+        text = "".join(
+            "".join(o["text"])
+            for o in cell["outputs"]
+            if o["output_type"] == "stream" and o["name"] == "stdout"
+        )
         if text:
             printed.append(TIMING.sub("<time>", text))
     return printed
@@ -67,7 +72,7 @@ def stdout_in_html(path: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def archive(built_book) -> zipfile.ZipFile:
+def archive(built_book) -> Iterator[zipfile.ZipFile]:
     with zipfile.ZipFile(built_book.html / "book" / "rmsprop.zip") as archive:
         yield archive
 
@@ -89,18 +94,23 @@ def bare_python(tmp_path_factory) -> Path:
     python = env_dir / "bin" / "python"
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True, capture_output=True, text=True).stdout.strip()
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     shared = [p for p in site.getsitepackages() if Path(p).is_dir()]
     (Path(purelib) / "shared.pth").write_text("\n".join(shared) + "\n", encoding="utf-8")
     # A reader's machine has no MyST-NB; this environment does, so hide it from the kernel.
-    (Path(purelib) / "no_myst_nb.pth").write_text("import sys; sys.modules['myst_nb'] = None\n",
-                                                  encoding="utf-8")
+    (Path(purelib) / "no_myst_nb.pth").write_text(
+        "import sys; sys.modules['myst_nb'] = None\n", encoding="utf-8"
+    )
     return python
 
 
 def run_bare(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(python), "-c", code], cwd=cwd, capture_output=True, text=True,
-                          env=kernel_env(cwd))
+    return subprocess.run(
+        [str(python), "-c", code], cwd=cwd, capture_output=True, text=True, env=kernel_env(cwd)
+    )
 
 
 def kernel_env(tmp: Path) -> dict[str, str]:
@@ -119,7 +129,8 @@ def test_bare_python_lacks_rmsprop_lib_and_myst_nb_but_has_torch(bare_python, tm
 
 
 def test_downloaded_notebook_runs_without_installing_anything(
-        built_book, archive, shipped_notebook, bare_python, tmp_path):
+    built_book, archive, shipped_notebook, bare_python, tmp_path
+):
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
@@ -129,26 +140,41 @@ def test_downloaded_notebook_runs_without_installing_anything(
     archive.extractall(folder)
     kernels = tmp_path / "kernels"
     (kernels / "bare").mkdir(parents=True)
-    (kernels / "bare" / "kernel.json").write_text(json.dumps({
-        "argv": [str(bare_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python without rmsprop_lib", "language": "python"}), encoding="utf-8")
-    manager = KernelManager(kernel_name="bare",
-                            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+    (kernels / "bare" / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [str(bare_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python without rmsprop_lib",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
+    manager = KernelManager(
+        kernel_name="bare", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)])
+    )
     notebook = nbformat.read(folder / "rmsprop.ipynb", as_version=4)
-    NotebookClient(notebook, km=manager, timeout=600, allow_errors=False,
-                   resources={"metadata": {"path": str(folder)}}).execute(env=kernel_env(tmp_path))
+    NotebookClient(
+        notebook,
+        km=manager,
+        timeout=600,
+        allow_errors=False,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute(env=kernel_env(tmp_path))
 
     book = stdout_in_html(built_book.html / "book" / "rmsprop.html")
     assert any("epoch 20, x1 -0.010599, x2 0.000000" in text for text in book)
     assert stdout_by_cell(notebook) == book
-    assert stdout_by_cell(shipped_notebook) == book   # the download shows the book's outputs
+    assert stdout_by_cell(shipped_notebook) == book  # the download shows the book's outputs
 
 
 def test_zip_holds_the_notebook_the_library_its_data_and_a_readme(archive):
     names = archive.namelist()
-    library = sorted(f"rmsprop_lib/{p.relative_to(ROOT / 'rmsprop_lib').as_posix()}"
-                     for p in (ROOT / "rmsprop_lib").rglob("*")
-                     if p.is_file() and "__pycache__" not in p.parts)
+    library = sorted(
+        f"rmsprop_lib/{p.relative_to(ROOT / 'rmsprop_lib').as_posix()}"
+        for p in (ROOT / "rmsprop_lib").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
     assert names == sorted(["README.md", "rmsprop.ipynb", *library])
     for name in library:
         assert archive.read(name) == (ROOT / name).read_bytes(), name
@@ -176,10 +202,11 @@ def test_zip_written_again_from_its_entries_is_the_same_bytes(built_book, archiv
 
 def test_cell_ids_come_from_content_not_from_the_executed_notebook(built_book, shipped_notebook):
     executed = nbformat.read(
-        built_book.root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb", as_version=4)
+        built_book.root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb", as_version=4
+    )
     shipped = [cell.id for cell in shipped_notebook.cells]
     assert len(set(shipped)) == len(shipped)
-    assert [cell.id for cell in executed.cells] != shipped   # MyST-NB's ids are random
+    assert [cell.id for cell in executed.cells] != shipped  # MyST-NB's ids are random
     ext = load_extension()
     scrambled = nbformat.from_dict(shipped_notebook)
     for n, cell in enumerate(scrambled.cells):
@@ -189,8 +216,9 @@ def test_cell_ids_come_from_content_not_from_the_executed_notebook(built_book, s
 
 def test_identical_cells_get_distinct_ids():
     ext = load_extension()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
-                                               nbformat.v4.new_code_cell("x = 1")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("x = 1")]
+    )
     first, second = (cell.id for cell in ext.standalone_notebook(notebook, no_includes).cells)
     assert first != second
 
@@ -208,9 +236,12 @@ def test_notebook_needs_no_myst_nb_and_shows_included_code(shipped_notebook):
 
 def test_any_other_myst_nb_import_is_refused_with_the_cell_named():
     ext = load_extension()
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("from myst_nb import glue"),
-        nbformat.v4.new_code_cell("import myst_nb\nmyst_nb.glue('x', 1)")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("from myst_nb import glue"),
+            nbformat.v4.new_code_cell("import myst_nb\nmyst_nb.glue('x', 1)"),
+        ]
+    )
     with pytest.raises(ext.DownloadError, match=r"^cell 1 of the notebook has `import myst_nb`"):
         ext.standalone_notebook(notebook, no_includes)
 
@@ -223,11 +254,13 @@ def test_download_reveals_no_path_of_the_building_machine(built_book, archive):
 
 
 def test_page_links_the_zip_in_its_text_and_download_menu(built_book):
-    soup = BeautifulSoup((built_book.html / "book" / "rmsprop.html").read_text(encoding="utf-8"),
-                         "html.parser")
+    soup = BeautifulSoup(
+        (built_book.html / "book" / "rmsprop.html").read_text(encoding="utf-8"), "html.parser"
+    )
     text_link = soup.select_one("article a.notebook-zip")
     assert text_link is not None and text_link["href"] == "rmsprop.zip"
-    assert "Colab" in text_link.find_parent("p").get_text()
+    paragraph = text_link.find_parent("p")
+    assert paragraph is not None and "Colab" in paragraph.get_text()
     menu = soup.select_one(".dropdown-download-buttons a.btn-download-zip-button")
     assert menu is not None and menu["href"] == "rmsprop.zip"
     assert (built_book.html / "book" / text_link["href"]).is_file()
@@ -241,12 +274,18 @@ def test_literalinclude_becomes_the_code_it_shows_with_its_options_read_as_myst_
         calls.append((path, options))
         return "#define BODY 1\n\n"
 
-    source = ('Text.\n\n```{literalinclude} ../rmsprop_lib/_fused_kernel.c\n:language: c\n'
-              ':start-at: "#define BODY"\n:dedent: 4\n```\n\nMore.')
+    source = (
+        "Text.\n\n```{literalinclude} ../rmsprop_lib/_fused_kernel.c\n:language: c\n"
+        ':start-at: "#define BODY"\n:dedent: 4\n```\n\nMore.'
+    )
     expected = "Text.\n\n```c\n#define BODY 1\n```\n\nMore."
     assert ext.expand_literalincludes(source, resolve) == expected
-    assert calls == [("../rmsprop_lib/_fused_kernel.c",
-                      {"language": "c", "start-at": "#define BODY", "dedent": 4})]
+    assert calls == [
+        (
+            "../rmsprop_lib/_fused_kernel.c",
+            {"language": "c", "start-at": "#define BODY", "dedent": 4},
+        )
+    ]
 
 
 def test_machine_paths_are_found_only_as_whole_path_components():
@@ -261,17 +300,26 @@ def test_a_page_the_download_cannot_serve_fails_the_build_and_publishes_no_zip(t
         "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
         "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
         "# RMSProp算法\n\n下载 {notebook-zip}`rmsprop.zip`。\n\n"
-        "```{code-cell} ipython3\nimport myst_nb\nprint(1)\n```\n", encoding="utf-8")
+        "```{code-cell} ipython3\nimport myst_nb\nprint(1)\n```\n",
+        encoding="utf-8",
+    )
     api = root / "book" / "api.md"
-    api.write_text(api.read_text(encoding="utf-8") + "\n下载 {notebook-zip}`api.zip`。\n",
-                   encoding="utf-8")
+    api.write_text(
+        api.read_text(encoding="utf-8") + "\n下载 {notebook-zip}`api.zip`。\n", encoding="utf-8"
+    )
     build = build_book(root)
     tail = build.output[-3000:]
     assert build.returncode != 0
-    assert re.search(r"book/rmsprop\.md: WARNING: cannot publish the page's notebook: "
-                     r"cell 1 of the notebook has `import myst_nb`", build.output), tail
-    assert re.search(r"book/api\.md: WARNING: \{notebook-zip\} is used on a page without "
-                     r"executed code", build.output), tail
+    assert re.search(
+        r"book/rmsprop\.md: WARNING: cannot publish the page's notebook: "
+        r"cell 1 of the notebook has `import myst_nb`",
+        build.output,
+    ), tail
+    assert re.search(
+        r"book/api\.md: WARNING: \{notebook-zip\} is used on a page without "
+        r"executed code",
+        build.output,
+    ), tail
     html = root / "_build" / "html"
     assert not (html / "book" / "rmsprop.zip").exists()
     assert not (html / "_sources" / "book" / "rmsprop.ipynb").exists()

@@ -23,19 +23,20 @@ NOT_CHECKED = ("mailto", "javascript", "data", "tel")
 class LinkReport:
     broken: list[str] = field(default_factory=list)
     external: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    checked: int = 0   # internal links followed
-    anchors: int = 0   # ... of which name an element in another page
+    checked: int = 0  # internal links followed
+    anchors: int = 0  # ... of which name an element in another page
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
 def _anchors(path: Path) -> set[str]:
     soup = _parse(path)
-    return ({tag["id"] for tag in soup.find_all(id=True)}
-            | {tag["name"] for tag in soup.find_all("a", attrs={"name": True})})
+    return {str(tag["id"]) for tag in soup.find_all(id=True)} | {
+        str(tag["name"]) for tag in soup.find_all("a", attrs={"name": True})
+    }
 
 
 def check_site(html: Path) -> LinkReport:
@@ -100,8 +101,9 @@ def _resolve(html: Path, page: Path, path: str, fragment: str) -> str | None:
 
 def write_external_report(report: LinkReport, dest: Path) -> str:
     lines = [f"{url}\t{', '.join(sorted(pages))}" for url, pages in sorted(report.external.items())]
-    text = ("# External links of the built site (listed, not fetched): URL<TAB>pages\n"
-            + "".join(line + "\n" for line in lines))
+    text = "# External links of the built site (listed, not fetched): URL<TAB>pages\n" + "".join(
+        line + "\n" for line in lines
+    )
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text, encoding="utf-8")
     return text
@@ -116,8 +118,10 @@ def test_every_internal_link_and_anchor_of_the_built_site_resolves(built_book):
     # The check saw the site: the chapter's links to the other pages and its own anchors.
     assert report.checked > 100 and report.anchors > 10, (report.checked, report.anchors)
     # Only links to pages outside the site are listed, each with a page that has it.
-    assert all(url.startswith(("http://", "https://", "//")) and pages
-               for url, pages in report.external.items())
+    assert all(
+        url.startswith(("http://", "https://", "//")) and pages
+        for url, pages in report.external.items()
+    )
 
 
 def _write(path: Path, body: str) -> None:
@@ -127,39 +131,47 @@ def _write(path: Path, body: str) -> None:
 
 def test_the_link_check_reports_every_kind_of_broken_link(tmp_path):
     site = tmp_path / "html"
-    _write(site / "index.html",
-           '<a href="book/page.html">ok</a>'
-           '<a href="book/page.html#intro">ok anchor</a>'
-           '<a href="book/">ok directory</a>'
-           '<a href="#top" id="top">ok own anchor</a>'
-           '<a href="book/missing.html">missing page</a>'
-           '<a href="book/page.html#nowhere">missing anchor</a>'
-           '<a href="#gone">missing own anchor</a>'
-           '<img src="_images/fig.png">'
-           '<script src="_static/app.js"></script>'
-           '<a href="../outside.html">outside</a>'
-           '<a href="https://example.org/paper.pdf">external</a>'
-           '<a href="mailto:someone@example.org">mail</a>')
-    _write(site / "book" / "page.html",
-           '<h1 id="intro">x</h1><h2 id="小节">y</h2><a href="../index.html#top">up</a>')
-    _write(site / "book" / "index.html",
-           '<a href="page.html#%E5%B0%8F%E8%8A%82">ok encoded anchor</a>'
-           '<a href="page.html#%E4%B8%AD">missing encoded anchor</a><span id="中">中</span>')
+    _write(
+        site / "index.html",
+        '<a href="book/page.html">ok</a>'
+        '<a href="book/page.html#intro">ok anchor</a>'
+        '<a href="book/">ok directory</a>'
+        '<a href="#top" id="top">ok own anchor</a>'
+        '<a href="book/missing.html">missing page</a>'
+        '<a href="book/page.html#nowhere">missing anchor</a>'
+        '<a href="#gone">missing own anchor</a>'
+        '<img src="_images/fig.png">'
+        '<script src="_static/app.js"></script>'
+        '<a href="../outside.html">outside</a>'
+        '<a href="https://example.org/paper.pdf">external</a>'
+        '<a href="mailto:someone@example.org">mail</a>',
+    )
+    _write(
+        site / "book" / "page.html",
+        '<h1 id="intro">x</h1><h2 id="小节">y</h2><a href="../index.html#top">up</a>',
+    )
+    _write(
+        site / "book" / "index.html",
+        '<a href="page.html#%E5%B0%8F%E8%8A%82">ok encoded anchor</a>'
+        '<a href="page.html#%E4%B8%AD">missing encoded anchor</a><span id="中">中</span>',
+    )
     (site / "_static").mkdir()
     (site / "_static" / "app.js").write_text("", encoding="utf-8")
 
     report = check_site(site)
-    assert sorted(report.broken) == sorted([
-        "index.html: <a href='book/missing.html'>: no such file book/missing.html",
-        "index.html: <a href='book/page.html#nowhere'>: no element with id 'nowhere' in "
-        "book/page.html",
-        "index.html: <a href='#gone'>: no element with id 'gone' in index.html",
-        "index.html: <img src='_images/fig.png'>: no such file _images/fig.png",
-        f"index.html: <a href='../outside.html'>: leads outside the site to "
-        f"{(tmp_path / 'outside.html').resolve()}",
-        "book/index.html: <a href='page.html#%E4%B8%AD'>: no element with id '中' in "
-        "book/page.html",
-    ])
+    assert sorted(report.broken) == sorted(
+        [
+            "index.html: <a href='book/missing.html'>: no such file book/missing.html",
+            "index.html: <a href='book/page.html#nowhere'>: no element with id 'nowhere' in "
+            "book/page.html",
+            "index.html: <a href='#gone'>: no element with id 'gone' in index.html",
+            "index.html: <img src='_images/fig.png'>: no such file _images/fig.png",
+            f"index.html: <a href='../outside.html'>: leads outside the site to "
+            f"{(tmp_path / 'outside.html').resolve()}",
+            "book/index.html: <a href='page.html#%E4%B8%AD'>: no element with id '中' in "
+            "book/page.html",
+        ]
+    )
     assert dict(report.external) == {"https://example.org/paper.pdf": {"index.html"}}
     text = write_external_report(report, tmp_path / "report.txt")
     assert "https://example.org/paper.pdf\tindex.html\n" in text

@@ -1,4 +1,4 @@
-"""rmsprop_lib.RMSprop (optimizer.py) against torch.optim.RMSprop 2.13: signature, options, state."""
+"""rmsprop_lib.RMSprop (optimizer.py) against torch.optim.RMSprop 2.13: signature, options, state"""
 
 import copy
 import inspect
@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+
 from helpers import (  # noqa: F401  (CONFIGS... are also imported from here by test_fused)
     CONFIGS,
     IDS,
@@ -18,18 +19,11 @@ from helpers import (  # noqa: F401  (CONFIGS... are also imported from here by 
     needs_compiler,
     set_grads,
     step_side_by_side,
-    use_session_kernel_cache,
 )
-
 from rmsprop_lib import RMSprop, fused, optimizer
 from rmsprop_lib import functional as functional_module
 
 LR_SHAPES = [[], [1], [1, 1]]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _kernel_cache(tmp_path_factory):
-    use_session_kernel_cache(tmp_path_factory)
 
 
 # --- signature and options ------------------------------------------------------------------
@@ -41,7 +35,7 @@ def test_signature_is_torchs_then_our_keyword_only_options():
     assert [(p.name, p.kind, p.default) for p in ours[: len(theirs)]] == [
         (p.name, p.kind, p.default) for p in theirs
     ]
-    assert [(p.name, p.kind, p.default) for p in ours[len(theirs):]] == [
+    assert [(p.name, p.kind, p.default) for p in ours[len(theirs) :]] == [
         ("fused", inspect.Parameter.KEYWORD_ONLY, None),
         ("eps_in_sqrt", inspect.Parameter.KEYWORD_ONLY, False),
     ]
@@ -68,8 +62,14 @@ def test_equals_torch_bit_for_bit_every_step(config, dtype, foreach):
     ours, theirs = clone_params(start), clone_params(start)
     ours_opt = RMSprop(ours, foreach=foreach, **config)
     theirs_opt = torch.optim.RMSprop(theirs, foreach=foreach, **config)
-    step_side_by_side(ours_opt, ours, theirs_opt, theirs, 7,
-                      after_each=lambda: assert_identical(ours_opt, ours, theirs_opt, theirs))
+    step_side_by_side(
+        ours_opt,
+        ours,
+        theirs_opt,
+        theirs,
+        7,
+        after_each=lambda: assert_identical(ours_opt, ours, theirs_opt, theirs),
+    )
     assert ours_opt.state[ours[1]]["step"].item() == 5  # no gradient twice: skipped twice
 
 
@@ -105,12 +105,19 @@ def test_several_groups_with_different_options_equal_torch():
     def groups(params):
         return [
             {"params": params[:1], "centered": True, "momentum": 0.3},
-            {"params": params[1:2], "maximize": True, "lr": torch.tensor([0.05], dtype=torch.float64)},
+            {
+                "params": params[1:2],
+                "maximize": True,
+                "lr": torch.tensor([0.05], dtype=torch.float64),
+            },
             {"params": params[2:], "weight_decay": 0.2, "foreach": True, "alpha": 0.5},
         ]
 
     ours, theirs = clone_params(start), clone_params(start)
-    ours_opt, theirs_opt = RMSprop(groups(ours), lr=0.02), torch.optim.RMSprop(groups(theirs), lr=0.02)
+    ours_opt, theirs_opt = (
+        RMSprop(groups(ours), lr=0.02),
+        torch.optim.RMSprop(groups(theirs), lr=0.02),
+    )
     step_side_by_side(ours_opt, ours, theirs_opt, theirs, 6)
     assert_identical(ours_opt, ours, theirs_opt, theirs)
 
@@ -142,7 +149,9 @@ def test_complex_parameters_equal_torch_and_their_real_views(foreach):
     assert_identical(z_opt, [z], t_opt, [t])
 
 
-@pytest.mark.parametrize("kwargs", [{"eps": 0.0}, {"centered": True, "alpha": 0.9}], ids=["eps0", "centered"])
+@pytest.mark.parametrize(
+    "kwargs", [{"eps": 0.0}, {"centered": True, "alpha": 0.9}], ids=["eps0", "centered"]
+)
 def test_nan_cases_equal_torchs(kwargs):
     # eps=0 with a zero gradient gives 0/0; a constant gradient makes v - m^2 round below 0.
     ours, theirs = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
@@ -172,8 +181,9 @@ def test_eps_in_sqrt_is_the_chapter_formula(centered, foreach):
     lr, alpha, eps = 0.05, 0.9, 1e-6
     p = torch.randn(6, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
     (param,) = clone_params([p])
-    opt = RMSprop([param], lr=lr, alpha=alpha, eps=eps, centered=centered, foreach=foreach,
-                  eps_in_sqrt=True)
+    opt = RMSprop(
+        [param], lr=lr, alpha=alpha, eps=eps, centered=centered, foreach=foreach, eps_in_sqrt=True
+    )
     x, s, m = p.clone(), torch.zeros_like(p), torch.zeros_like(p)
     for step in range(6):
         g = torch.randn(6, dtype=torch.float64, generator=torch.Generator().manual_seed(step))
@@ -223,8 +233,9 @@ def _differentiable_inputs():
     g = torch.Generator().manual_seed(0)
     # square_avg well above grad_avg**2, so that the centered variance stays positive
     offsets = [0.1, 0.1, 2.0, 0.1, 0.1]
-    return tuple((torch.rand(4, dtype=torch.float64, generator=g) + o).requires_grad_()
-                 for o in offsets)
+    return tuple(
+        (torch.rand(4, dtype=torch.float64, generator=g) + o).requires_grad_() for o in offsets
+    )
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=IDS)
@@ -232,7 +243,9 @@ def test_differentiable_gradients_pass_gradcheck_and_equal_torchs(config):
     inputs = _differentiable_inputs()
     assert torch.autograd.gradcheck(_differentiable_step(RMSprop, config), inputs)
     ours = torch.autograd.functional.jacobian(_differentiable_step(RMSprop, config), inputs)
-    theirs = torch.autograd.functional.jacobian(_differentiable_step(torch.optim.RMSprop, config), inputs)
+    theirs = torch.autograd.functional.jacobian(
+        _differentiable_step(torch.optim.RMSprop, config), inputs
+    )
     for ours_row, theirs_row in zip(ours, theirs, strict=True):
         for a, b in zip(ours_row, theirs_row, strict=True):
             assert torch.equal(a, b)
@@ -240,14 +253,16 @@ def test_differentiable_gradients_pass_gradcheck_and_equal_torchs(config):
 
 @pytest.mark.parametrize("centered", [False, True])
 def test_differentiable_with_eps_in_sqrt_passes_gradcheck(centered):
-    step = _differentiable_step(RMSprop, {"centered": centered, "momentum": 0.5, "eps_in_sqrt": True})
+    step = _differentiable_step(
+        RMSprop, {"centered": centered, "momentum": 0.5, "eps_in_sqrt": True}
+    )
     assert torch.autograd.gradcheck(step, _differentiable_inputs())
 
 
 def _raised(fn):
     try:
         fn()
-    except Exception as error:  # noqa: BLE001 - comparing whatever each library raises
+    except Exception as error:
         return type(error), str(error)
     raise AssertionError("no exception")
 
@@ -269,7 +284,10 @@ def _one_param():
     ids=["capturable", "capturable-foreach", "capturable-tensor-lr", "differentiable-foreach"],
 )
 def test_step_errors_are_torchs(kwargs):
-    ours_opt, theirs_opt = RMSprop(_one_param(), **kwargs), torch.optim.RMSprop(_one_param(), **kwargs)
+    ours_opt, theirs_opt = (
+        RMSprop(_one_param(), **kwargs),
+        torch.optim.RMSprop(_one_param(), **kwargs),
+    )
     ours, theirs = _raised(ours_opt.step), _raised(theirs_opt.step)
     assert ours == theirs
     assert ours[0] is AssertionError
@@ -281,11 +299,18 @@ def test_step_errors_are_torchs(kwargs):
 
 @pytest.mark.parametrize(
     "lr",
-    [torch.tensor([0.1, 0.2]), torch.tensor([[0.1], [0.2]]), torch.tensor(-1.0),
-     torch.tensor([[-1.0]]), torch.tensor(float("nan"))],
+    [
+        torch.tensor([0.1, 0.2]),
+        torch.tensor([[0.1], [0.2]]),
+        torch.tensor(-1.0),
+        torch.tensor([[-1.0]]),
+        torch.tensor(float("nan")),
+    ],
     ids=["two", "two-by-one", "negative", "negative-1x1", "nan"],
 )
-@pytest.mark.parametrize("extra", [{}, {"foreach": True}, {"capturable": True}], ids=["", "foreach", "capturable"])
+@pytest.mark.parametrize(
+    "extra", [{}, {"foreach": True}, {"capturable": True}], ids=["", "foreach", "capturable"]
+)
 def test_bad_tensor_lr_errors_are_torchs(lr, extra):
     ours = _raised(lambda: RMSprop(_one_param(), lr=lr, **extra))
     theirs = _raised(lambda: torch.optim.RMSprop(_one_param(), lr=lr, **extra))
@@ -313,9 +338,15 @@ def test_fused_refuses_what_torchs_fused_optimizers_refuse(kwargs, message):
 def test_fused_refuses_a_parameter_it_cannot_take_and_adds_no_group():
     opt = RMSprop(_one_param())
     with pytest.raises(fused.FusedUnavailableError, match="parameter 1 of group 1"):
-        opt.add_param_group({"params": [torch.zeros(1, requires_grad=True),
-                                        torch.zeros(1, dtype=torch.float16, requires_grad=True)],
-                             "fused": True})
+        opt.add_param_group(
+            {
+                "params": [
+                    torch.zeros(1, requires_grad=True),
+                    torch.zeros(1, dtype=torch.float16, requires_grad=True),
+                ],
+                "fused": True,
+            }
+        )
     assert len(opt.param_groups) == 1
 
 
@@ -371,8 +402,10 @@ class _Tagged(torch.Tensor):
 def test_a_tensor_subclass_gets_state_of_its_class_and_the_loop_like_torch(recorded):
     param = torch.randn(3).as_subclass(_Tagged).requires_grad_()
     twin = param.detach().clone().requires_grad_()
-    opt, reference = RMSprop([param], momentum=0.5, centered=True), torch.optim.RMSprop(
-        [twin], momentum=0.5, centered=True)
+    opt, reference = (
+        RMSprop([param], momentum=0.5, centered=True),
+        torch.optim.RMSprop([twin], momentum=0.5, centered=True),
+    )
     for step in range(3):
         set_grads([param], step)
         set_grads([twin], step)
@@ -391,8 +424,10 @@ def test_fused_hands_a_group_it_cannot_take_whole_to_the_multi_tensor_update(rec
     opt, reference = RMSprop(params, fused=True), torch.optim.RMSprop(theirs, foreach=True)
     set_grads(params, 0)
     set_grads(theirs, 0)
-    params[0].grad = params[0].grad.t().contiguous().t()  # a layout the kernel does not take
-    theirs[0].grad = theirs[0].grad.t().contiguous().t()
+    for ps in (params, theirs):  # a layout the kernel does not take
+        grad = ps[0].grad
+        assert grad is not None
+        ps[0].grad = grad.t().contiguous().t()
     opt.step()
     reference.step()
     assert recorded == [("foreach", len(params))]
@@ -436,7 +471,11 @@ def test_step_counter_dtype_follows_the_default_dtype_like_torch():
         ours_opt.step(), theirs_opt.step()
     finally:
         torch.set_default_dtype(previous)
-    assert ours_opt.state[ours[0]]["step"].dtype == theirs_opt.state[theirs[0]]["step"].dtype == torch.float64
+    assert (
+        ours_opt.state[ours[0]]["step"].dtype
+        == theirs_opt.state[theirs[0]]["step"].dtype
+        == torch.float64
+    )
 
 
 def _trained(opt_cls, params, steps, **config):
@@ -456,7 +495,11 @@ def _continue(opt, params, start, steps):
 @pytest.mark.parametrize("direction", ["ours->torch", "torch->ours"])
 @pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[-1]], ids=["default", "all"])
 def test_state_dict_interchange_continues_identically(direction, config):
-    first, second = (RMSprop, torch.optim.RMSprop) if direction == "ours->torch" else (torch.optim.RMSprop, RMSprop)
+    first, second = (
+        (RMSprop, torch.optim.RMSprop)
+        if direction == "ours->torch"
+        else (torch.optim.RMSprop, RMSprop)
+    )
     start = make_params(torch.float64)
     reference = clone_params(start)
     reference_opt = _trained(first, reference, 6, **config)
@@ -537,7 +580,10 @@ def _mismatched(kind):
     """A trained state dict and the parameters it does not fit, with the expected message."""
     if kind == "smaller":  # the state of a smaller model: the fused kernel would overrun it
         source, target = [torch.zeros(3)], [torch.zeros(5)]
-        message = r"parameter 0 of group 0: 'square_avg' has shape \[3\] but the parameter has shape \[5\]"
+        message = (
+            r"parameter 0 of group 0: 'square_avg' has shape \[3\] "
+            r"but the parameter has shape \[5\]"
+        )
     elif kind == "larger":
         source, target = [torch.zeros(2, 4)], [torch.zeros(2, 3)]
         message = r"'square_avg' has shape \[2, 4\] but the parameter has shape \[2, 3\]"
@@ -546,7 +592,9 @@ def _mismatched(kind):
         message = "'square_avg' has dtype torch.float32 but the parameter has dtype torch.complex64"
     elif kind == "layout":
         source, target = [torch.zeros(4)], [torch.zeros(4)]
-        message = "'square_avg' has layout torch.sparse_coo but the parameter has layout torch.strided"
+        message = (
+            "'square_avg' has layout torch.sparse_coo but the parameter has layout torch.strided"
+        )
     else:  # second parameter of a second group, momentum buffer
         source = [torch.zeros(2), torch.zeros(2), torch.zeros(6)]
         target = [torch.zeros(2), torch.zeros(2), torch.zeros(7)]
@@ -590,7 +638,7 @@ def test_a_checkpoint_that_does_not_fit_is_refused_naming_parameter_and_key(kind
 def test_sparse_gradients_raise_torchs_error():
     emb = torch.nn.Embedding(5, 2, sparse=True)
     emb(torch.tensor([1, 2])).sum().backward()
-    with pytest.raises(RuntimeError, match="^RMSprop does not support sparse gradients$"):
+    with pytest.raises(RuntimeError, match=r"^RMSprop does not support sparse gradients$"):
         RMSprop(emb.parameters()).step()
 
 
@@ -620,11 +668,17 @@ def test_rejects_what_torch_rejects_with_torchs_messages(kwargs, message):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"alpha": 1.5}, r"^Invalid alpha value: 1.5 \(must be at most 1: .*grows without bound\)$"),
+        (
+            {"alpha": 1.5},
+            r"^Invalid alpha value: 1.5 \(must be at most 1: .*grows without bound\)$",
+        ),
         ({"momentum": 1.0}, r"^Invalid momentum value: 1.0 \(must be below 1: .*never decays\)$"),
         ({"momentum": 2.0}, r"^Invalid momentum value: 2.0 \(must be below 1"),
         ({"lr": float("inf")}, r"^Invalid learning rate: inf \(must be finite\)$"),
-        ({"lr": torch.tensor([float("inf")])}, r"^Invalid learning rate: tensor\(\[inf\]\) \(must be finite\)$"),
+        (
+            {"lr": torch.tensor([float("inf")])},
+            r"^Invalid learning rate: tensor\(\[inf\]\) \(must be finite\)$",
+        ),
     ],
 )
 def test_rejects_what_torch_accepts_but_is_nonsense(kwargs, message):
@@ -662,7 +716,8 @@ def test_closure_is_evaluated_with_grad_and_its_loss_returned():
         return loss
 
     with torch.no_grad():
-        assert opt.step(closure).item() == 4.0
+        loss = opt.step(closure)
+    assert loss is not None and loss.item() == 4.0
     assert p.item() < 2.0
 
 

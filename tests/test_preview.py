@@ -24,6 +24,7 @@ HOST = "127.0.0.1"
 
 def load_preview_module(root: Path):
     spec = importlib.util.spec_from_file_location("preview", root / "tools" / "preview.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -67,11 +68,15 @@ def wait_until(condition, *, timeout: float, what: str, proc: subprocess.Popen, 
         if value:
             return value
         if proc.poll() is not None:
-            pytest.fail(f"the preview exited ({proc.returncode}) while waiting for {what}:\n"
-                        + log.read_text(encoding="utf-8")[-5000:])
+            pytest.fail(
+                f"the preview exited ({proc.returncode}) while waiting for {what}:\n"
+                + log.read_text(encoding="utf-8")[-5000:]
+            )
         time.sleep(1)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}:\n"
-                + log.read_text(encoding="utf-8")[-5000:])
+    pytest.fail(
+        f"timed out after {timeout:.0f} s waiting for {what}:\n"
+        + log.read_text(encoding="utf-8")[-5000:]
+    )
 
 
 def test_conf_is_what_jupyter_book_generates_and_stays_out_of_the_project(tmp_path):
@@ -83,8 +88,9 @@ def test_conf_is_what_jupyter_book_generates_and_stays_out_of_the_project(tmp_pa
 
     # The reference: the command itself, which writes conf.py next to _config.yml.
     jb = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jb), "config", "sphinx", str(root)], check=True, capture_output=True,
-                   timeout=120)
+    subprocess.run(
+        [str(jb), "config", "sphinx", str(root)], check=True, capture_output=True, timeout=120
+    )
     reference = (root / "conf.py").read_text(encoding="utf-8")
     text = conf.read_text(encoding="utf-8")
     assert text.startswith(reference)
@@ -105,8 +111,11 @@ def test_conf_is_what_jupyter_book_generates_and_stays_out_of_the_project(tmp_pa
     expected: dict = {}
     exec(compile(reference, "conf.py", "exec"), expected)
     for name, value in expected.items():
-        if (not name.startswith("__") and name not in preview.CONFDIR_RELATIVE
-                and name != "nb_execution_cache_path"):
+        if (
+            not name.startswith("__")
+            and name not in preview.CONFDIR_RELATIVE
+            and name != "nb_execution_cache_path"
+        ):
             assert namespace[name] == value, name
 
 
@@ -118,38 +127,68 @@ def test_preview_serves_the_book_and_rebuilds_an_edited_page(tmp_path):
     port = free_port()
     url = f"http://{HOST}:{port}/book/rmsprop.html"
     log = tmp_path / "preview.log"
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1",
-               RMSPROP_LIB_CACHE=str(tmp_path / "kernel-cache"))
+    env = dict(
+        os.environ,
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        RMSPROP_LIB_CACHE=str(tmp_path / "kernel-cache"),
+    )
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(root / "tools" / "preview.py"), "--host", HOST,
-             "--port", str(port)],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                sys.executable,
+                str(root / "tools" / "preview.py"),
+                "--host",
+                HOST,
+                "--port",
+                str(port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     family: list[psutil.Process] = []
     try:
-        first = wait_until(lambda: fetch(url), timeout=900, what=f"{url} to be served",
-                           proc=proc, log=log)
+        first = wait_until(
+            lambda: fetch(url), timeout=900, what=f"{url} to be served", proc=proc, log=log
+        )
         assert "RMSProp算法" in first and marker not in first
-        wait_until(lambda: "Waiting to detect changes" in log.read_text(encoding="utf-8"),
-                   timeout=60, what="the watcher to start", proc=proc, log=log)
+        wait_until(
+            lambda: "Waiting to detect changes" in log.read_text(encoding="utf-8"),
+            timeout=60,
+            what="the watcher to start",
+            proc=proc,
+            log=log,
+        )
         served_once = log.read_text(encoding="utf-8").count("Serving on")
 
         # A prose edit: a new paragraph under the chapter's title.
         text = page.read_text(encoding="utf-8")
         title = re.search(r"^# .+$", text, re.M)
         assert title, f"{page} has no title line"
-        page.write_text(text[:title.end()] + f"\n\n{marker}\n" + text[title.end():],
-                        encoding="utf-8")
+        page.write_text(
+            text[: title.end()] + f"\n\n{marker}\n" + text[title.end() :], encoding="utf-8"
+        )
 
-        second = wait_until(lambda: (html := fetch(url)) and marker in html and html,
-                            timeout=900, what="the served page to show the edit",
-                            proc=proc, log=log)
+        second = wait_until(
+            lambda: (html := fetch(url)) and marker in html and html,
+            timeout=900,
+            what="the served page to show the edit",
+            proc=proc,
+            log=log,
+        )
         assert f"<p>{marker}</p>" in second
-        wait_until(lambda: log.read_text(encoding="utf-8").count("Serving on") > served_once,
-                   timeout=300, what="the rebuild to finish", proc=proc, log=log)
+        wait_until(
+            lambda: log.read_text(encoding="utf-8").count("Serving on") > served_once,
+            timeout=300,
+            what="the rebuild to finish",
+            proc=proc,
+            log=log,
+        )
         output = log.read_text(encoding="utf-8")
-        rebuild = output[output.index("Detected changes"):]
+        rebuild = output[output.index("Detected changes") :]
         assert rebuild.startswith("Detected changes (book/rmsprop.md)"), rebuild
         # Only the saved page is read again.
         assert "updating environment: 0 added, 1 changed, 0 removed" in rebuild, rebuild

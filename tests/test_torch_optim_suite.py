@@ -1,4 +1,4 @@
-"""PyTorch's own optimizer checks (``TestOptimRenewed`` of torch's ``test/test_optim.py``), for RMSprop.
+"""PyTorch's own optimizer checks (``TestOptimRenewed`` of its ``test/test_optim.py``) for RMSprop.
 
 torch's test file is not shipped in the wheel; its inputs are: ``optim_db`` in
 ``torch.testing._internal.common_optimizers`` holds the RMSprop ``OptimizerInfo`` (the
@@ -29,10 +29,12 @@ import warnings
 
 import pytest
 import torch
-from helpers import needs_compiler, use_session_kernel_cache
 from torch.nn import Parameter
 from torch.optim.lr_scheduler import ReduceLROnPlateau
-from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+from torch.optim.optimizer import (
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 from torch.testing._internal.common_optimizers import (
     OptimizerErrorEnum,
     _get_optim_inputs_including_global_cliquey_kwargs,
@@ -40,15 +42,21 @@ from torch.testing._internal.common_optimizers import (
 )
 
 import rmsprop_lib
+from helpers import needs_compiler
 from rmsprop_lib import fused
 
 DEVICE = "cpu"
-TORCH_INFO = next(info for info in optim_db if info.optim_cls is torch.optim.RMSprop)
+# torch annotates OptimizerInfo.optim_cls as an Optimizer; it holds the class (hence the ignores).
+TORCH_INFO = next(
+    info
+    for info in optim_db
+    if info.optim_cls is torch.optim.RMSprop  # type: ignore[comparison-overlap]
+)
 
 
 def _ours(fused_on_cpu: bool):
     info = copy.copy(TORCH_INFO)
-    info.optim_cls = rmsprop_lib.RMSprop
+    info.optim_cls = rmsprop_lib.RMSprop  # type: ignore[assignment]
     if fused_on_cpu:
         info.supported_impls = (*TORCH_INFO.supported_impls, "fused")
         info.supports_fused_on = ("cpu",)
@@ -62,15 +70,13 @@ def _ours(fused_on_cpu: bool):
         pytest.param(_ours(True), id="ours-fused", marks=needs_compiler),
     ]
 )
-def info(request, tmp_path_factory):
-    use_session_kernel_cache(tmp_path_factory)
+def info(request):
     return request.param
 
 
 @pytest.fixture(params=[pytest.param(_ours(True), id="ours-fused", marks=needs_compiler)])
-def fused_info(request, tmp_path_factory):
+def fused_info(request):
     """Only the subject that has a fused implementation (torch's RMSprop has none)."""
-    use_session_kernel_cache(tmp_path_factory)
     return request.param
 
 
@@ -89,7 +95,7 @@ def assert_equal_nested(actual, expected):
             assert_equal_nested(actual[key], expected[key])
     elif isinstance(expected, (list, tuple)):
         assert len(actual) == len(expected)
-        for a, e in zip(actual, expected):
+        for a, e in zip(actual, expected, strict=True):
             assert_equal_nested(a, e)
     else:
         assert actual == expected
@@ -133,7 +139,7 @@ def test_errors(info):
 @pytest.mark.parametrize("with_lrsched", [False, True])
 @pytest.mark.parametrize("contiguous", [True, False])
 def test_forloop_goes_right_direction(info, contiguous, with_lrsched):
-    for schedulers_c in (info.scheduler_inputs if with_lrsched else [[]]):
+    for schedulers_c in info.scheduler_inputs if with_lrsched else [[]]:
         for optim_input in info.optim_inputs_func(device=DEVICE):
             kwargs = {**optim_input.kwargs, "foreach": False}
             torch.manual_seed(0)
@@ -157,7 +163,9 @@ def test_forloop_goes_right_direction(info, contiguous, with_lrsched):
                 loss = closure()
                 optimizer.step()
                 for scheduler in schedulers:
-                    scheduler.step(loss.item()) if isinstance(scheduler, ReduceLROnPlateau) else scheduler.step()
+                    scheduler.step(loss.item()) if isinstance(
+                        scheduler, ReduceLROnPlateau
+                    ) else scheduler.step()
             _assert_direction(kwargs, initial, closure().item())
 
 
@@ -179,7 +187,9 @@ def test_param_group_with_lrscheduler_goes_right_direction(info):
         for _ in range(20):
             loss = optimizer.step(closure)
             for scheduler in schedulers:
-                scheduler.step(loss.item()) if isinstance(scheduler, ReduceLROnPlateau) else scheduler.step()
+                scheduler.step(loss.item()) if isinstance(
+                    scheduler, ReduceLROnPlateau
+                ) else scheduler.step()
         assert closure().item() < initial
 
 
@@ -210,20 +220,24 @@ def test_tensor_lr(info, num_dim):
 def test_complex(info):
     for optim_input in all_inputs(info, torch.complex64, skip=("differentiable", "fused")):
         torch.manual_seed(0)
-        complex_params = [torch.randn(10, 5, dtype=torch.complex64, requires_grad=True),
-                          torch.randn(10, dtype=torch.complex64, requires_grad=True),
-                          torch.randn(10, 5, dtype=torch.float32, requires_grad=True)]
-        real_params = [(torch.view_as_real(p) if p.is_complex() else p).detach().clone().requires_grad_()
-                       for p in complex_params]
+        complex_params = [
+            torch.randn(10, 5, dtype=torch.complex64, requires_grad=True),
+            torch.randn(10, dtype=torch.complex64, requires_grad=True),
+            torch.randn(10, 5, dtype=torch.float32, requires_grad=True),
+        ]
+        real_params = [
+            (torch.view_as_real(p) if p.is_complex() else p).detach().clone().requires_grad_()
+            for p in complex_params
+        ]
         complex_opt = info.optim_cls(complex_params, **optim_input.kwargs)
         real_opt = info.optim_cls(real_params, **optim_input.kwargs)
         for _ in range(3):
-            for p, r in zip(complex_params, real_params):
+            for p, r in zip(complex_params, real_params, strict=True):
                 r.grad = torch.randn_like(r)
                 p.grad = torch.view_as_complex(r.grad) if p.is_complex() else r.grad.clone()
             real_opt.step()
             complex_opt.step()
-            for p, r in zip(complex_params, real_params):
+            for p, r in zip(complex_params, real_params, strict=True):
                 torch.testing.assert_close(torch.view_as_real(p) if p.is_complex() else p, r)
 
 
@@ -245,6 +259,7 @@ def test_complex_2d(info):
             optim2.zero_grad()
             rosenbrock(a1).abs().backward()
             rosenbrock(torch.complex(a1_real, a1_imag)).abs().backward()
+            assert a1.grad is not None
             torch.testing.assert_close(a1.grad.real, a1_real.grad)
             torch.testing.assert_close(a1.grad.imag, a1_imag.grad)
             optim1.step()
@@ -262,16 +277,18 @@ def _compare_implementations(info, dtype, flag):
         models, optimizers = [], []
         for value in (False, True):
             torch.manual_seed(1)
-            model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sigmoid(),
-                                        torch.nn.Linear(3, 1), torch.nn.Sigmoid()).to(dtype)
+            model = torch.nn.Sequential(
+                torch.nn.Linear(2, 3), torch.nn.Sigmoid(), torch.nn.Linear(3, 1), torch.nn.Sigmoid()
+            ).to(dtype)
             empty = torch.empty((), dtype=dtype, requires_grad=True)  # a zero-size-like last param
             empty.grad = torch.rand_like(empty)
-            optimizers.append(info.optim_cls([*model.parameters(), empty],
-                                             **{**optim_input.kwargs, flag: value}))
+            optimizers.append(
+                info.optim_cls([*model.parameters(), empty], **{**optim_input.kwargs, flag: value})
+            )
             models.append(model)
         inpt = torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], dtype=dtype).reshape(3, 2)
         for i in range(7):
-            for model, optimizer in zip(models, optimizers):
+            for model, optimizer in zip(models, optimizers, strict=True):
                 optimizer.zero_grad()
                 if i == 3:
                     model[2].requires_grad_(False)  # a frozen layer for two steps
@@ -312,8 +329,12 @@ def test_param_groups_weight_decay(info):
         torch.manual_seed(0)
         weight, bias = Parameter(torch.randn(10, 5)), Parameter(torch.randn(10))
         inpt = torch.randn(5)
-        optimizer = info.optim_cls([dict(params=[weight], **optim_input.kwargs),
-                                    dict(params=[bias], **{**optim_input.kwargs, "weight_decay": 0.0})])
+        optimizer = info.optim_cls(
+            [
+                dict(params=[weight], **optim_input.kwargs),
+                dict(params=[bias], **{**optim_input.kwargs, "weight_decay": 0.0}),
+            ]
+        )
         initial = _loss(weight, bias, inpt).item()
         for _ in range(20):
             optimizer.zero_grad()
@@ -333,8 +354,9 @@ def test_param_groups_lr(info):
         irrelevant = Parameter(torch.randn(2))
         irrelevant_clone = irrelevant.detach().clone()
         inpt = torch.randn(5)
-        optimizer = info.optim_cls([dict(params=[weight, bias], **kwargs), dict(params=[irrelevant])],
-                                   lr=1e-28)
+        optimizer = info.optim_cls(
+            [dict(params=[weight, bias], **kwargs), dict(params=[irrelevant])], lr=1e-28
+        )
         initial = _loss(weight, bias, inpt).item()
         for _ in range(20):
             optimizer.zero_grad()
@@ -354,7 +376,7 @@ def test_step_is_noop_when_params_have_no_grad(info):
     old = [p.clone() for p in params]
     for optim_input in all_inputs(info):
         info.optim_cls(params, **optim_input.kwargs).step(lambda: torch.tensor([1.0]))
-        for p, q in zip(params, old):
+        for p, q in zip(params, old, strict=True):
             assert torch.equal(p, q)
 
 
@@ -376,7 +398,8 @@ def test_optimizer_can_be_printed(info):
     params = [Parameter(torch.randn(2, 3)) for _ in range(2)]
     for optim_input in all_inputs(info):
         assert type(info.optim_cls(params, **optim_input.kwargs)).__name__ in repr(
-            info.optim_cls(params, **optim_input.kwargs))
+            info.optim_cls(params, **optim_input.kwargs)
+        )
 
 
 # --- state dicts ------------------------------------------------------------------------------
@@ -421,11 +444,14 @@ def test_state_dict_deterministic(info, named0, named1):
             optimizer_c.step()
             torch.testing.assert_close(weight, weight_c)
             torch.testing.assert_close(bias, bias_c)
-        assert_equal_nested(_without_names(optimizer_c.state_dict()),
-                            _without_names(optimizer.state_dict()))
+        assert_equal_nested(
+            _without_names(optimizer_c.state_dict()), _without_names(optimizer.state_dict())
+        )
         optimizer_c.param_groups.extend(optimizer_c.param_groups)
-        assert_equal_nested(_without_names(optimizer_c.state_dict())["param_groups"][-1],
-                            _without_names(optimizer.state_dict())["param_groups"][-1])
+        assert_equal_nested(
+            _without_names(optimizer_c.state_dict())["param_groups"][-1],
+            _without_names(optimizer.state_dict())["param_groups"][-1],
+        )
 
 
 def _conv_model():
@@ -473,7 +499,11 @@ def test_can_load_from_to_named_state_dict(info, named0, named1):
         optimizer2.step()
         if named0 or named1:
             assert optimizer2.state_dict()["param_groups"][0]["param_names"] == [
-                "0.weight", "0.bias", "1.weight", "1.bias"]
+                "0.weight",
+                "0.bias",
+                "1.weight",
+                "1.bias",
+            ]
 
 
 @pytest.mark.parametrize("named", [False, True])
@@ -547,12 +577,15 @@ def test_state_dict_and_load_state_dict_hooks(info):
                 sd = copy.deepcopy(sd)
                 sd["param_groups"][0]["lr"] = value
                 return sd
+
             return hook
 
         optimizer.register_load_state_dict_pre_hook(set_lr(0.002))
         optimizer.register_load_state_dict_pre_hook(set_lr(0.003), prepend=True)
         ran = []
-        optimizer.register_load_state_dict_post_hook(lambda opt: ran.append(opt.param_groups[0]["lr"]))
+        optimizer.register_load_state_dict_post_hook(
+            lambda opt: ran.append(opt.param_groups[0]["lr"])
+        )
         optimizer.load_state_dict(state_dict)
         assert optimizer.param_groups[0]["lr"] == 0.002 and ran == [0.002]
 

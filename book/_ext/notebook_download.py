@@ -44,8 +44,8 @@ from pathlib import Path
 import nbformat
 import yaml
 from docutils import nodes
-from sphinx.application import Sphinx
 from myst_nb.sphinx_ext import OUTPUT_FOLDER
+from sphinx.application import Sphinx
 from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxRole
@@ -53,7 +53,7 @@ from sphinx.util.docutils import SphinxRole
 logger = logging.getLogger(__name__)
 
 PACKAGE = "rmsprop_lib"
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)   # the earliest time a zip entry can carry
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 SKIPPED_SUFFIXES = {".pyc", ".pyo", ".so", ".pyd", ".dylib", ".o"}
 
 GLUE_IMPORT = re.compile(r"^from[ \t]+myst_nb[ \t]+import[ \t]+glue[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -70,7 +70,9 @@ def glue(name, value, display=True):
 LITERALINCLUDE = re.compile(
     r"^(?P<fence>`{3,})\{literalinclude\}[ \t]+(?P<path>\S+)[ \t]*\n"
     r"(?P<options>(?:[ \t]*:[\w-]+:.*\n)*)"
-    r"(?P=fence)[ \t]*$", re.MULTILINE)
+    r"(?P=fence)[ \t]*$",
+    re.MULTILINE,
+)
 LANGUAGES = {".py": "python", ".c": "c"}
 
 README = """\
@@ -90,7 +92,8 @@ README = """\
 只负责显示。Markdown 单元里的 `{{eq}}`、`{{numref}}`、`{{cite:p}}` 等是书中交叉引用的标记。
 
 `{package}.RMSprop` 在有 C 编译器时会在第一次使用时编译一个融合内核，缓存在
-`~/.cache/{package}`（或环境变量 `RMSPROP_LIB_CACHE` 指定的目录）；没有编译器时自动退回纯 PyTorch 实现。
+`~/.cache/{package}`（或环境变量 `RMSPROP_LIB_CACHE` 指定的目录）；
+没有编译器时自动退回纯 PyTorch 实现。
 
 数据 `airfoil_self_noise.dat` 来自 NASA 的翼型自噪声实验（T. F. Brooks, D. S. Pope,
 M. A. Marcolini, *Airfoil self-noise and prediction*, NASA RP-1218, 1989），
@@ -108,6 +111,7 @@ Resolver = Callable[[str, dict[str, object]], str]
 
 # --- the notebook ---------------------------------------------------------------------------
 
+
 def replace_glue_import(source: str) -> str:
     """``source`` with ``from myst_nb import glue`` replaced by a stand-in that only displays."""
     return GLUE_IMPORT.sub(lambda _: GLUE_STANDIN, source)
@@ -119,6 +123,7 @@ def expand_literalincludes(source: str, resolve: Resolver) -> str:
     ``resolve(path, options)`` returns the included text for the directive's argument and
     its ``:name: value`` options, as Sphinx's ``literalinclude`` would.
     """
+
     def expand(match: re.Match) -> str:
         options: dict[str, object] = {}
         for line in match["options"].splitlines():
@@ -146,8 +151,9 @@ def assign_content_ids(notebook: nbformat.NotebookNode) -> None:
         cell.id = cell_id
 
 
-def standalone_notebook(notebook: nbformat.NotebookNode,
-                        resolve_include: Resolver) -> nbformat.NotebookNode:
+def standalone_notebook(
+    notebook: nbformat.NotebookNode, resolve_include: Resolver
+) -> nbformat.NotebookNode:
     """The executed ``notebook`` as published: glue stand-in, includes expanded, content ids.
 
     Raises:
@@ -160,10 +166,11 @@ def standalone_notebook(notebook: nbformat.NotebookNode,
             cell.source = replace_glue_import(cell.source)
             found = MYST_NB_IMPORT.search(cell.source)
             if found:
-                line = cell.source[found.start():].splitlines()[0].strip()
+                line = cell.source[found.start() :].splitlines()[0].strip()
                 raise DownloadError(
                     f"cell {index} of the notebook has `{line}`, but a reader's machine has "
-                    "no myst_nb; the download replaces only the line `from myst_nb import glue`")
+                    "no myst_nb; the download replaces only the line `from myst_nb import glue`"
+                )
         elif cell.cell_type == "markdown":
             cell.source = expand_literalincludes(cell.source, resolve_include)
     assign_content_ids(notebook)
@@ -172,6 +179,7 @@ def standalone_notebook(notebook: nbformat.NotebookNode,
 
 
 # --- the archive ----------------------------------------------------------------------------
+
 
 def library_root() -> Path:
     """The folder of ``rmsprop_lib`` as the book's kernels import it."""
@@ -203,8 +211,8 @@ def write_zip(path: Path, files: Mapping[str, bytes]) -> None:
         with zipfile.ZipFile(partial, "w") as archive:
             for name in sorted(files):
                 info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-                info.create_system = 3             # Unix, on any building OS
-                info.external_attr = 0o644 << 16   # rw-r--r--
+                info.create_system = 3  # Unix, on any building OS
+                info.external_attr = 0o644 << 16  # rw-r--r--
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, files[name], compresslevel=9)
         os.replace(partial, path)
@@ -225,18 +233,28 @@ def write_text(path: Path, text: str) -> None:
 
 def machine_paths(app: Sphinx) -> list[str]:
     """Absolute paths of this build that must not appear in anything published."""
-    paths = {str(Path.home()), str(app.srcdir), str(app.outdir), sys.prefix,
-             str(Path(app.srcdir).resolve())}
+    paths = {
+        str(Path.home()),
+        str(app.srcdir),
+        str(app.outdir),
+        sys.prefix,
+        str(Path(app.srcdir).resolve()),
+    }
     return sorted(p for p in paths if p.strip("/"))
 
 
 def leaked_paths(files: Mapping[str, bytes], paths: list[str]) -> list[str]:
     """``archive name: path`` for each machine path found in a file's bytes."""
-    return [f"{name}: {p}" for name, data in sorted(files.items()) for p in paths
-            if re.search(re.escape(p.encode()) + rb"(?![\w.-])", data)]
+    return [
+        f"{name}: {p}"
+        for name, data in sorted(files.items())
+        for p in paths
+        if re.search(re.escape(p.encode()) + rb"(?![\w.-])", data)
+    ]
 
 
 # --- Sphinx ---------------------------------------------------------------------------------
+
 
 def _zip_docs(env) -> set[str]:
     if not hasattr(env, "notebook_zip_docs"):
@@ -273,14 +291,17 @@ def _link_zip(app: Sphinx, pagename: str, templatename, context: dict, doctree) 
         return
     for group in context.get("header_buttons", []):
         if group.get("label") == "download-buttons":
-            group["buttons"].insert(0, {
-                "type": "link",
-                "url": context["pathto"](zip_name(pagename), 1),
-                "text": ".zip",
-                "icon": "fas fa-file-zipper",
-                "tooltip": "下载可运行的笔记本（含 rmsprop_lib 与数据）",
-                "label": "download-zip-button",
-            })
+            group["buttons"].insert(
+                0,
+                {
+                    "type": "link",
+                    "url": context["pathto"](zip_name(pagename), 1),
+                    "text": ".zip",
+                    "icon": "fas fa-file-zipper",
+                    "tooltip": "下载可运行的笔记本（含 rmsprop_lib 与数据）",
+                    "label": "download-zip-button",
+                },
+            )
 
 
 def _publish(app: Sphinx, exception: Exception | None) -> None:
@@ -293,8 +314,9 @@ def _publish(app: Sphinx, exception: Exception | None) -> None:
         wants_zip = docname in _zip_docs(app.env)
         if not executed.is_file():
             if wants_zip:
-                logger.warning("{notebook-zip} is used on a page without executed code",
-                               location=docname)
+                logger.warning(
+                    "{notebook-zip} is used on a page without executed code", location=docname
+                )
             continue
 
         def resolve(path, options, docname=docname):
@@ -308,13 +330,17 @@ def _publish(app: Sphinx, exception: Exception | None) -> None:
             files = {f"{name}.ipynb": text.encode()}
             if wants_zip:
                 files["README.md"] = README.format(
-                    title=app.env.titles[docname].astext(), notebook=f"{name}.ipynb",
-                    archive=f"{name}.zip", package=PACKAGE).encode()
+                    title=app.env.titles[docname].astext(),
+                    notebook=f"{name}.ipynb",
+                    archive=f"{name}.zip",
+                    package=PACKAGE,
+                ).encode()
                 files.update(library_files(library_root()))
             leaks = leaked_paths(files, paths) if wants_zip else []
             if leaks:
-                raise DownloadError("the download would reveal paths of this machine: "
-                                    + "; ".join(leaks))
+                raise DownloadError(
+                    "the download would reveal paths of this machine: " + "; ".join(leaks)
+                )
         except (DownloadError, ValueError, OSError) as err:
             logger.warning("cannot publish the page's notebook: %s", err, location=docname)
             (outdir / "_sources" / f"{docname}.ipynb").unlink(missing_ok=True)
@@ -343,5 +369,9 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _publish, priority=400)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
-    return {"version": "2", "env_version": 1,
-            "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "2",
+        "env_version": 1,
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }
