@@ -33,8 +33,9 @@ from typing import Any
 from _machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
-IGNORE = shutil.ignore_patterns("_build", ".git", "__pycache__", ".pytest_cache", "*.egg-info",
-                                "artifacts", ".venv")
+IGNORE = shutil.ignore_patterns(
+    "_build", ".git", "__pycache__", ".pytest_cache", "*.egg-info", "artifacts", ".venv"
+)
 FRONT_MATTER = """---
 jupytext:
   text_representation:
@@ -56,11 +57,14 @@ def build(root: Path) -> tuple[float, int]:
     jb = Path(sys.executable).with_name("jupyter-book")
     env = dict(os.environ, PYTHONPATH=str(root))
     start = time.perf_counter()
-    proc = subprocess.run([str(jb), "build", str(root)], cwd=root, env=env, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [str(jb), "build", str(root)], cwd=root, env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"build of {root.name} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        raise SystemExit(
+            f"build of {root.name} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
     return seconds, (proc.stdout + proc.stderr).count("Executing notebook")
 
 
@@ -77,19 +81,29 @@ def execute_page(page: Path, pythonpath: Path) -> float:
     return time.perf_counter() - start
 
 
-def summarise(baseline_s: float, chapter_s: float, cold: tuple[float, int],
-              unchanged: tuple[float, int], prose: tuple[float, int]) -> dict:
+def summarise(
+    baseline_s: float,
+    chapter_s: float,
+    cold: tuple[float, int],
+    unchanged: tuple[float, int],
+    prose: tuple[float, int],
+) -> dict:
     """The results file's figures from the measured seconds and executed-notebook counts."""
     floor = baseline_s + chapter_s
     return {
         "baseline_cold_s": baseline_s,
         "chapter_execution_s": chapter_s,
         "floor_s": floor,
-        "cold_s": cold[0], "cold_executed": cold[1],
-        "rebuild_s": unchanged[0], "rebuild_executed": unchanged[1],
-        "prose_edit_s": prose[0], "prose_edit_executed": prose[1],
-        "cold_vs_floor": cold[0] / floor, "cold_target": COLD_TARGET,
-        "prose_vs_rebuild": prose[0] / unchanged[0], "prose_target": PROSE_TARGET,
+        "cold_s": cold[0],
+        "cold_executed": cold[1],
+        "rebuild_s": unchanged[0],
+        "rebuild_executed": unchanged[1],
+        "prose_edit_s": prose[0],
+        "prose_edit_executed": prose[1],
+        "cold_vs_floor": cold[0] / floor,
+        "cold_target": COLD_TARGET,
+        "prose_vs_rebuild": prose[0] / unchanged[0],
+        "prose_target": PROSE_TARGET,
     }
 
 
@@ -136,20 +150,24 @@ def book_build_table(results: Mapping[str, Any]) -> str:
         f"\n\n冷构建 ÷ 下限 = {float(results['cold_vs_floor']):.2f}×"
         f"（目标 ≤ {float(results['cold_target']):g}×）；"
         f"改动正文后重新构建 ÷ 无改动重新构建 = {float(results['prose_vs_rebuild']):.2f}×"
-        f"（目标 ≤ {float(results['prose_target']):g}×）\n")
+        f"（目标 ≤ {float(results['prose_target']):g}×）\n"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).with_name("results") / "book_build.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).with_name("results") / "book_build.json"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         book = Path(tmp) / "book"
         shutil.copytree(ROOT, book, ignore=IGNORE)
         baseline = Path(tmp) / "baseline"
         baseline.mkdir()
-        (baseline / "_config.yml").write_text("title: baseline\nexecute:\n  execute_notebooks: force\n")
+        (baseline / "_config.yml").write_text(
+            "title: baseline\nexecute:\n  execute_notebooks: force\n"
+        )
         (baseline / "_toc.yml").write_text("format: jb-book\nroot: index\n")
         (baseline / "index.md").write_text(BASELINE_PAGE)
 
@@ -160,7 +178,9 @@ def main() -> None:
         chapter = book / "book" / "rmsprop.md"
         text = chapter.read_text(encoding="utf-8")
         if text.count(PROSE_EDIT[0]) != 1:
-            raise SystemExit(f"the prose edit needs the sentence {PROSE_EDIT[0]!r} once in the chapter")
+            raise SystemExit(
+                f"the prose edit needs the sentence {PROSE_EDIT[0]!r} once in the chapter"
+            )
         chapter.write_text(text.replace(*PROSE_EDIT), encoding="utf-8")
         prose = build(book)
     result = {"machine": machine(), **summarise(base_s, chapter_s, cold, unchanged, prose)}
@@ -168,12 +188,18 @@ def main() -> None:
     print(f"baseline book (one cell: import torch), cold: {r['baseline_cold_s']:6.1f} s")
     print(f"chapter executed outside Sphinx:           {r['chapter_execution_s']:6.1f} s")
     print(f"floor (the two above):                     {r['floor_s']:6.1f} s")
-    print(f"book, cold build:                          {r['cold_s']:6.1f} s, "
-          f"{r['cold_executed']} notebook(s) executed")
-    print(f"book, rebuild without changes:             {r['rebuild_s']:6.1f} s, "
-          f"{r['rebuild_executed']} notebook(s) executed")
-    print(f"book, rebuild after a prose edit:          {r['prose_edit_s']:6.1f} s, "
-          f"{r['prose_edit_executed']} notebook(s) executed")
+    print(
+        f"book, cold build:                          {r['cold_s']:6.1f} s, "
+        f"{r['cold_executed']} notebook(s) executed"
+    )
+    print(
+        f"book, rebuild without changes:             {r['rebuild_s']:6.1f} s, "
+        f"{r['rebuild_executed']} notebook(s) executed"
+    )
+    print(
+        f"book, rebuild after a prose edit:          {r['prose_edit_s']:6.1f} s, "
+        f"{r['prose_edit_executed']} notebook(s) executed"
+    )
     print(f"cold / floor:        {r['cold_vs_floor']:5.2f}x  (target <= {COLD_TARGET}x)")
     print(f"prose / no-change:   {r['prose_vs_rebuild']:5.2f}x  (target <= {PROSE_TARGET}x)")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -59,13 +59,21 @@ def resnet50_shapes() -> list[tuple[int, ...]]:
     inplanes = 64
     for planes, blocks in ((64, 3), (128, 4), (256, 6), (512, 3)):
         for block in range(blocks):
-            shapes += [(planes, inplanes, 1, 1), (planes,), (planes,),
-                       (planes, planes, 3, 3), (planes,), (planes,),
-                       (planes * 4, planes, 1, 1), (planes * 4,), (planes * 4,)]
+            shapes += [
+                (planes, inplanes, 1, 1),
+                (planes,),
+                (planes,),
+                (planes, planes, 3, 3),
+                (planes,),
+                (planes,),
+                (planes * 4, planes, 1, 1),
+                (planes * 4,),
+                (planes * 4,),
+            ]
             if block == 0:
                 shapes += [(planes * 4, inplanes, 1, 1), (planes * 4,), (planes * 4,)]
             inplanes = planes * 4
-    return shapes + [(1000, 2048), (1000,)]
+    return [*shapes, (1000, 2048), (1000,)]
 
 
 MODELS: dict[str, Callable[[], list[tuple[int, ...]]]] = {
@@ -119,7 +127,11 @@ def bench_case(case: str, shapes: list[tuple[int, ...]], config_name: str, reps:
         optimizer = make(params, config)
         first = time.perf_counter()
         optimizer.step()  # creates the state
-        runs[name] = {"opt": optimizer, "times": [], "first_ms": (time.perf_counter() - first) * 1e3}
+        runs[name] = {
+            "opt": optimizer,
+            "times": [],
+            "first_ms": (time.perf_counter() - first) * 1e3,
+        }
     a, b = torch.randn(n, generator=g), torch.randn(n, generator=g)
     floor_times = []
     for _ in range(reps):  # interleaved: every implementation sees the same machine state
@@ -139,19 +151,24 @@ def bench_case(case: str, shapes: list[tuple[int, ...]], config_name: str, reps:
         with RssPeak() as peak:
             run["opt"].step()
         median = statistics.median(run["times"])
-        rows.append({
-            "case": case, "tensors": len(shapes), "size": n, "config": config_name,
-            "implementation": name,
-            "ms_per_step": median * 1e3,
-            "first_step_ms": run["first_ms"],
-            "effective_gb_s": BYTES_PER_ELEMENT[config_name] * n / median / 1e9,
-            "speedup_vs_torch_default": reference / median,
-            "ratio_to_torch_foreach": median / foreach,
-            "ratio_to_floor": median * 1e3 / floor_ms,
-            "floor_ms": floor_ms,
-            "us_per_tensor": median * 1e6 / len(shapes),
-            "extra_memory_mb": peak.extra_mb,
-        })
+        rows.append(
+            {
+                "case": case,
+                "tensors": len(shapes),
+                "size": n,
+                "config": config_name,
+                "implementation": name,
+                "ms_per_step": median * 1e3,
+                "first_step_ms": run["first_ms"],
+                "effective_gb_s": BYTES_PER_ELEMENT[config_name] * n / median / 1e9,
+                "speedup_vs_torch_default": reference / median,
+                "ratio_to_torch_foreach": median / foreach,
+                "ratio_to_floor": median * 1e3 / floor_ms,
+                "floor_ms": floor_ms,
+                "us_per_tensor": median * 1e6 / len(shapes),
+                "extra_memory_mb": peak.extra_mb,
+            }
+        )
     return rows
 
 
@@ -170,8 +187,20 @@ def case_label(row: dict) -> str:
 
 
 TABLE_COLUMNS = ["torch default", "torch foreach", "ours loop", "ours foreach", "ours fused"]
-TABLE_HEADER = ["用例", "张量数", "配置", "torch", "torch foreach", "本库 loop", "本库 foreach",
-                "本库 fused", "fused÷torch foreach", "fused÷下限", "fused 每张量 µs", "额外内存 MB"]
+TABLE_HEADER = [
+    "用例",
+    "张量数",
+    "配置",
+    "torch",
+    "torch foreach",
+    "本库 loop",
+    "本库 foreach",
+    "本库 fused",
+    "fused÷torch foreach",
+    "fused÷下限",
+    "fused 每张量 µs",
+    "额外内存 MB",
+]
 
 
 def optimizer_step_table(results: dict) -> str:
@@ -185,8 +214,10 @@ def optimizer_step_table(results: dict) -> str:
     by_case: dict[tuple, dict[str, dict]] = {}
     for row in results["rows"]:
         by_case.setdefault((row["case"], row["config"]), {})[row["implementation"]] = row
-    lines = ["| " + " | ".join(TABLE_HEADER) + " |",
-             "| --- | ---: | --- |" + " ---: |" * (len(TABLE_HEADER) - 3)]
+    lines = [
+        "| " + " | ".join(TABLE_HEADER) + " |",
+        "| --- | ---: | --- |" + " ---: |" * (len(TABLE_HEADER) - 3),
+    ]
     for (_, config), by in by_case.items():
         missing = [name for name in TABLE_COLUMNS if name not in by]
         if missing:
@@ -198,15 +229,18 @@ def optimizer_step_table(results: dict) -> str:
             f"| {case_label(first)} | {first['tensors']} | {config} | {times} "
             f"| {fused_row['ratio_to_torch_foreach']:.2f}× | {fused_row['ratio_to_floor']:.2f}× "
             f"| {per_tensor} "
-            f"| {first['extra_memory_mb']:.0f} → {fused_row['extra_memory_mb']:.0f} |")
+            f"| {first['extra_memory_mb']:.0f} → {fused_row['extra_memory_mb']:.0f} |"
+        )
     return "\n".join(lines)
 
 
 def machine_line(results: dict) -> str:
     """One line saying where and when the results were measured."""
     m = results["machine"]
-    return (f"机器：{m['cpu']}，{m['cores']} 核；PyTorch {m['torch']}；测于 {m['date']}，"
-            f"每项重复 {results['reps']} 次")
+    return (
+        f"机器：{m['cpu']}，{m['cores']} 核；PyTorch {m['torch']}；测于 {m['date']}，"
+        f"每项重复 {results['reps']} 次"
+    )
 
 
 def load_results(path: Path | str) -> dict:
@@ -219,30 +253,44 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7, 2.5e7])
     parser.add_argument("--models", nargs="*", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--reps", type=int, default=15)
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).with_name("results") / "optimizer_step.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).with_name("results") / "optimizer_step.json"
+    )
     args = parser.parse_args()
 
     fused.load_kernel()
-    cases = [(f"{int(s)}", [(int(s),)]) for s in args.sizes] + \
-        [(name, MODELS[name]()) for name in args.models]
+    cases = [(f"{int(s)}", [(int(s),)]) for s in args.sizes] + [
+        (name, MODELS[name]()) for name in args.models
+    ]
     rows = []
-    print(f"{'case':>9} {'config':<18} {'implementation':<14} {'ms/step':>8} {'GB/s':>6} "
-          f"{'vs torch':>8} {'/foreach':>8} {'vs floor':>8} {'us/tensor':>9} {'+MB':>6}")
+    print(
+        f"{'case':>9} {'config':<18} {'implementation':<14} {'ms/step':>8} {'GB/s':>6} "
+        f"{'vs torch':>8} {'/foreach':>8} {'vs floor':>8} {'us/tensor':>9} {'+MB':>6}"
+    )
     for case, shapes in cases:
         for config_name in CONFIGS:
             for row in bench_case(case, shapes, config_name, args.reps):
                 rows.append(row)
-                print(f"{case_label(row):>9} {config_name:<18} {row['implementation']:<14} "
-                      f"{row['ms_per_step']:8.2f} {row['effective_gb_s']:6.1f} "
-                      f"{row['speedup_vs_torch_default']:7.2f}x {row['ratio_to_torch_foreach']:7.2f}x "
-                      f"{row['ratio_to_floor']:7.2f}x {row['us_per_tensor']:9.2f} "
-                      f"{row['extra_memory_mb']:6.0f}")
+                print(
+                    f"{case_label(row):>9} {config_name:<18} {row['implementation']:<14} "
+                    f"{row['ms_per_step']:8.2f} {row['effective_gb_s']:6.1f} "
+                    f"{row['speedup_vs_torch_default']:7.2f}x "
+                    f"{row['ratio_to_torch_foreach']:7.2f}x "
+                    f"{row['ratio_to_floor']:7.2f}x {row['us_per_tensor']:9.2f} "
+                    f"{row['extra_memory_mb']:6.0f}"
+                )
     info = fused.build_info()
-    print(f"fused kernel: {'reused from the cache' if info['cached'] else 'built'} "
-          f"in {info['seconds']:.2f} s")
-    result = {"machine": machine(), "reps": args.reps, "dtype": "float32",
-              "kernel_build": published_build_info(info), "rows": rows}
+    print(
+        f"fused kernel: {'reused from the cache' if info['cached'] else 'built'} "
+        f"in {info['seconds']:.2f} s"
+    )
+    result = {
+        "machine": machine(),
+        "reps": args.reps,
+        "dtype": "float32",
+        "kernel_build": published_build_info(info),
+        "rows": rows,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

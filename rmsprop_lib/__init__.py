@@ -17,6 +17,7 @@ from .plotting import (
     show_trace_2d,
 )
 from .reporting import format_result, format_trace
+from .scratch import init_rmsprop_states, rmsprop
 from .trace2d import (
     Trace2D,
     adagrad_2d,
@@ -28,16 +29,36 @@ from .trace2d import (
     rmsprop_2d,
     train_2d,
 )
-from .scratch import init_rmsprop_states, rmsprop
 from .training import TrainResult, linreg, squared_loss, train_ch7, train_pytorch_ch7
 
 __all__ = [
-    "AIRFOIL_PATH", "DataFormatError", "get_data_ch7", "load_airfoil",
-    "rmsprop_update", "RMSprop",
-    "plot_effective_lr", "plot_ema_weights", "plot_final_loss_grid", "plot_losses",
+    "AIRFOIL_PATH",
+    "DataFormatError",
+    "RMSprop",
+    "Trace2D",
+    "TrainResult",
+    "adagrad_2d",
+    "effective_lr",
+    "f_2d",
+    "f_2d_rotated",
+    "format_result",
+    "format_trace",
+    "get_data_ch7",
+    "grad_f_2d",
+    "grad_f_2d_rotated",
+    "init_rmsprop_states",
+    "linreg",
+    "load_airfoil",
+    "plot_effective_lr",
+    "plot_ema_weights",
+    "plot_final_loss_grid",
+    "plot_losses",
+    "rmsprop",
+    "rmsprop_2d",
+    "rmsprop_update",
     "show_trace_2d",
-    "Trace2D", "adagrad_2d", "effective_lr", "f_2d", "f_2d_rotated", "format_trace", "grad_f_2d",
-    "grad_f_2d_rotated", "rmsprop_2d", "train_2d",
-    "TrainResult", "format_result", "init_rmsprop_states", "linreg", "rmsprop",
-    "squared_loss", "train_ch7", "train_pytorch_ch7",
+    "squared_loss",
+    "train_2d",
+    "train_ch7",
+    "train_pytorch_ch7",
 ]

@@ -27,8 +27,9 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {text}"
 
 
-def check_int(where: str, name: str, value: Any, *, minimum: int,
-              maximum: int | None = None) -> None:
+def check_int(
+    where: str, name: str, value: Any, *, minimum: int, maximum: int | None = None
+) -> None:
     """``value`` is an int (not a bool) in ``[minimum, maximum]``."""
     if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
         return  # the fast path
@@ -43,8 +44,14 @@ def check_int(where: str, name: str, value: Any, *, minimum: int,
 
 
 def check_real(
-    where: str, name: str, value: Any, *, low: float = -math.inf, high: float = math.inf,
-    low_open: bool = False, high_open: bool = False,
+    where: str,
+    name: str,
+    value: Any,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
 ) -> None:
     """``value`` is a real number (not a bool), finite, and in ``[low, high]`` (a bound is
     excluded with ``low_open`` / ``high_open``)."""
@@ -86,8 +93,9 @@ def check_mapping(where: str, name: str, value: Any) -> None:
         raise TypeError(f"{where}: {name} must be a dict, got {describe(value)}")
 
 
-def check_tensor(where: str, name: str, value: Any, *, ndim: int | None = None,
-                 floating: bool = True) -> None:
+def check_tensor(
+    where: str, name: str, value: Any, *, ndim: int | None = None, floating: bool = True
+) -> None:
     """``value`` is a tensor (of a floating dtype, with ``ndim`` dimensions if given)."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{where}: {name} must be a torch.Tensor, got {describe(value)}")
@@ -155,14 +163,18 @@ def check_params_and_states(where: str, params: Any, states: Any) -> None:
                 f"{tuple(p.shape)}), got {s.dtype}, shape {tuple(s.shape)}"
             )
         if p.ndim == 0:
-            raise ValueError(f"{where}: params[{i}] must have at least one dimension, got a "
-                             f"0-dim tensor")
+            raise ValueError(
+                f"{where}: params[{i}] must have at least one dimension, got a 0-dim tensor"
+            )
         if p.grad is None:
             raise ValueError(f"{where}: params[{i}] has no gradient (call backward() first)")
 
 
-def check_hyperparams(where: str, hyperparams: Any, ranges: Mapping[str, tuple[float, float]],
-                      ) -> None:
+def check_hyperparams(
+    where: str,
+    hyperparams: Any,
+    ranges: Mapping[str, tuple[float, float]],
+) -> None:
     """``hyperparams`` is a dict with exactly the keys of ``ranges``, each value a finite real
     number within its ``(low, high)``."""
     check_mapping(where, "hyperparams", hyperparams)
@@ -170,10 +182,10 @@ def check_hyperparams(where: str, hyperparams: Any, ranges: Mapping[str, tuple[f
         missing = sorted(ranges.keys() - hyperparams.keys())
         unknown = sorted(hyperparams.keys() - ranges.keys(), key=repr)
         problems = ([f"missing {missing}"] if missing else []) + (
-            [f"unknown {unknown}"] if unknown else [])
+            [f"unknown {unknown}"] if unknown else []
+        )
         raise ValueError(
-            f"{where}: hyperparams must have the keys {sorted(ranges)}, "
-            f"{' and '.join(problems)}"
+            f"{where}: hyperparams must have the keys {sorted(ranges)}, {' and '.join(problems)}"
         )
     for key, (low, high) in ranges.items():
         check_real(where, f'hyperparams["{key}"]', hyperparams[key], low=low, high=high)

@@ -21,7 +21,7 @@ import torch
 
 from ._checks import describe
 
-__all__ = ["AIRFOIL_PATH", "DataFormatError", "load_airfoil", "get_data_ch7"]
+__all__ = ["AIRFOIL_PATH", "DataFormatError", "get_data_ch7", "load_airfoil"]
 
 AIRFOIL_PATH = Path(__file__).with_name("data") / "airfoil_self_noise.dat"
 AIRFOIL_ROWS = 1503
@@ -74,8 +74,9 @@ def _parse_line(raw: bytes, where: str) -> list[float]:
             f"{_excerpt(raw)}"
         ) from None
     if not line:
-        raise DataFormatError(f"{where}: empty line; expected {AIRFOIL_COLUMNS} tab-separated "
-                              f"numbers")
+        raise DataFormatError(
+            f"{where}: empty line; expected {AIRFOIL_COLUMNS} tab-separated numbers"
+        )
     fields = line.split("\t")
     if len(fields) != AIRFOIL_COLUMNS:
         raise DataFormatError(
@@ -121,8 +122,9 @@ def load_airfoil(path: str | os.PathLike[str] | None = None) -> torch.Tensor:
             rows.append(_parse_line(_strip_line_ending(raw, where), where))
     if len(rows) != AIRFOIL_ROWS:
         where = f"{os.fspath(path)}:{len(rows) + 1}"
-        raise DataFormatError(f"{where}: the file ends after {len(rows)} lines; "
-                              f"expected {AIRFOIL_ROWS}")
+        raise DataFormatError(
+            f"{where}: the file ends after {len(rows)} lines; expected {AIRFOIL_ROWS}"
+        )
     return torch.tensor(rows, dtype=torch.float64)
 
 

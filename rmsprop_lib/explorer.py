@@ -15,11 +15,13 @@ notebook, in a PDF, or in a browser with JavaScript turned off.
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal, Sequence
+from typing import Literal
 
 from .trace2d import Trace2D, adagrad_2d, f_2d, rmsprop_2d, train_2d
 
@@ -27,14 +29,14 @@ __all__ = [
     "ETAS",
     "GAMMAS",
     "WINDOW",
+    "Explorer",
     "ExplorerGrid",
-    "explorer_grid",
+    "describe",
+    "explorer",
     "explorer_data",
+    "explorer_grid",
     "explorer_svg",
     "format_final",
-    "describe",
-    "Explorer",
-    "explorer",
 ]
 
 Method = Literal["rmsprop", "adagrad"]
@@ -91,8 +93,9 @@ def _index(name: str, value: float, grid: Sequence[float]) -> int:
         raise ValueError(f"{name}={value!r} is not on the explorer's grid ({shown})") from None
 
 
-def _check_grid(name: str, values: Sequence[float], low: float, high: float,
-                high_open: bool) -> tuple[float, ...]:
+def _check_grid(
+    name: str, values: Sequence[float], low: float, high: float, high_open: bool
+) -> tuple[float, ...]:
     values = tuple(values)
     if not values:
         raise ValueError(f"{name} must not be empty")
@@ -102,13 +105,14 @@ def _check_grid(name: str, values: Sequence[float], low: float, high: float,
         if not (low <= v and (v < high if high_open else v <= high)):
             bound = f"[{low:g}, {high:g})" if high_open else f"[{low:g}, {high:g}]"
             raise ValueError(f"{name} must lie in {bound}, got {v!r}")
-    if any(b <= a for a, b in zip(values, values[1:])):
+    if any(b <= a for a, b in itertools.pairwise(values)):
         raise ValueError(f"{name} must be strictly increasing, got {values}")
     return values
 
 
-def explorer_grid(etas: Sequence[float] = ETAS, gammas: Sequence[float] = GAMMAS, *,
-                  steps: int = 20) -> ExplorerGrid:
+def explorer_grid(
+    etas: Sequence[float] = ETAS, gammas: Sequence[float] = GAMMAS, *, steps: int = 20
+) -> ExplorerGrid:
     """Run :func:`train_2d` for RMSProp at every ``(eta, gamma)`` and AdaGrad at every ``eta``.
 
     Args:
@@ -125,8 +129,10 @@ def explorer_grid(etas: Sequence[float] = ETAS, gammas: Sequence[float] = GAMMAS
     gammas = _check_grid("gammas", gammas, 0.0, 1.0, high_open=True)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    rms = tuple(tuple(train_2d(partial(rmsprop_2d, eta=eta, gamma=gamma), steps=steps)
-                      for gamma in gammas) for eta in etas)
+    rms = tuple(
+        tuple(train_2d(partial(rmsprop_2d, eta=eta, gamma=gamma), steps=steps) for gamma in gammas)
+        for eta in etas
+    )
     ada = tuple(train_2d(partial(adagrad_2d, eta=eta), steps=steps) for eta in etas)
     return ExplorerGrid(etas, gammas, steps, rms, ada)
 
@@ -184,16 +190,19 @@ def explorer_data(grid: ExplorerGrid, *, decimals: int = 2) -> dict:
 def _default(grid: ExplorerGrid) -> dict:
     """The setting shown first: the chapter's η=0.4, γ=0.9 if on the grid, else the middle."""
     eta = _DEFAULT["eta"] if _DEFAULT["eta"] in grid.etas else grid.etas[len(grid.etas) // 2]
-    gamma = (_DEFAULT["gamma"] if _DEFAULT["gamma"] in grid.gammas
-             else grid.gammas[len(grid.gammas) // 2])
+    gamma = (
+        _DEFAULT["gamma"]
+        if _DEFAULT["gamma"] in grid.gammas
+        else grid.gammas[len(grid.gammas) // 2]
+    )
     return {"eta": eta, "gamma": gamma, "method": _DEFAULT["method"]}
 
 
 # --- the drawing (a static SVG, also the frame the script draws into) ---------------------
 
-_W, _H = 640, 346                      # SVG user units (pixels at full size)
+_W, _H = 640, 346  # SVG user units (pixels at full size)
 _LEFT, _TOP, _RIGHT, _BOTTOM = 48, 12, 14, 44
-_SCALE = (_W - _LEFT - _RIGHT) / (WINDOW[0][1] - WINDOW[0][0])   # pixels per unit
+_SCALE = (_W - _LEFT - _RIGHT) / (WINDOW[0][1] - WINDOW[0][0])  # pixels per unit
 
 
 def _px(x1: float, x2: float) -> tuple[float, float]:
@@ -204,16 +213,25 @@ def _points_attr(flat: Sequence[float]) -> str:
     return " ".join(f"{flat[k]:g},{flat[k + 1]:g}" for k in range(0, len(flat), 2))
 
 
-def describe(method: Method, eta_label: str, gamma_label: str | None, final: dict,
-             steps: int) -> str:
+def describe(
+    method: Method, eta_label: str, gamma_label: str | None, final: dict, steps: int
+) -> str:
     """The sentence under the figure (also its text alternative)."""
     setting = f"η = {eta_label}" + (f"，γ = {gamma_label}" if method == "rmsprop" else "")
-    return (f"{_METHOD_NAMES[method]}（{setting}）走 {steps} 步后到达 "
-            f"(x1, x2) = ({final['x1']}, {final['x2']})，此处 f(x) = {final['f']}。")
+    return (
+        f"{_METHOD_NAMES[method]}（{setting}）走 {steps} 步后到达 "
+        f"(x1, x2) = ({final['x1']}, {final['x2']})，此处 f(x) = {final['f']}。"
+    )
 
 
-def explorer_svg(data: dict, *, method: Method | None = None, eta: float | None = None,
-                 gamma: float | None = None, id_prefix: str = "rmsprop-explorer") -> str:
+def explorer_svg(
+    data: dict,
+    *,
+    method: Method | None = None,
+    eta: float | None = None,
+    gamma: float | None = None,
+    id_prefix: str = "rmsprop-explorer",
+) -> str:
     """An SVG of one setting of :func:`explorer_data`'s paths over the contours of f.
 
     The SVG carries presentation attributes, so it reads on its own (notebook, PDF); the
@@ -256,31 +274,45 @@ def explorer_svg(data: dict, *, method: Method | None = None, eta: float | None 
     ticks = ['<g class="ticks" fill="#333333" text-anchor="middle">']
     for x in range(int(a), int(b) + 1, 2):
         px, py = _px(x, c)
-        ticks.append(f'<line x1="{px:g}" y1="{py:g}" x2="{px:g}" y2="{py + 5:g}" '
-                     f'stroke="#555555"/><text x="{px:g}" y="{py + 19:g}">{x}</text>')
+        ticks.append(
+            f'<line x1="{px:g}" y1="{py:g}" x2="{px:g}" y2="{py + 5:g}" '
+            f'stroke="#555555"/><text x="{px:g}" y="{py + 19:g}">{x}</text>'
+        )
     for y in range(int(c), int(d) + 1):
         px, py = _px(a, y)
-        ticks.append(f'<line x1="{px - 5:g}" y1="{py:g}" x2="{px:g}" y2="{py:g}" '
-                     f'stroke="#555555"/><text x="{px - 8:g}" y="{py + 4:g}" '
-                     f'text-anchor="end">{y}</text>')
+        ticks.append(
+            f'<line x1="{px - 5:g}" y1="{py:g}" x2="{px:g}" y2="{py:g}" '
+            f'stroke="#555555"/><text x="{px - 8:g}" y="{py + 4:g}" '
+            f'text-anchor="end">{y}</text>'
+        )
     ticks.append(f'<text x="{_LEFT + (b - a) * _SCALE / 2:g}" y="{_H - 6}">x1</text>')
     ticks.append(f'<text x="12" y="{_TOP + (d - c) * _SCALE / 2:g}">x2</text></g>')
     parts += ticks
     # the plane: contours, optimum, path, end point, in the plane's own units
-    parts.append(f'<g clip-path="url(#{id_prefix}-clip)"><g class="plane" '
-                 f'transform="translate({ox:g} {oy:g}) scale({_SCALE:g} {-_SCALE:g})">')
+    parts.append(
+        f'<g clip-path="url(#{id_prefix}-clip)"><g class="plane" '
+        f'transform="translate({ox:g} {oy:g}) scale({_SCALE:g} {-_SCALE:g})">'
+    )
     parts.append('<g class="contours" fill="none" stroke="#8fa8c8">')
     for level in CONTOUR_LEVELS:
-        parts.append(f'<ellipse rx="{math.sqrt(level / 0.1):.4g}" ry="{math.sqrt(level / 2):.4g}" '
-                     f'vector-effect="non-scaling-stroke"/>')
-    parts.append('</g><path class="optimum" d="M -0.12 0 H 0.12 M 0 -0.12 V 0.12" '
-                 'stroke="#333333" vector-effect="non-scaling-stroke"/>')
-    parts.append(f'<polyline class="path" fill="none" stroke="#d95f02" stroke-width="2" '
-                 f'vector-effect="non-scaling-stroke" marker-start="url(#{id_prefix}-dot)" '
-                 f'marker-mid="url(#{id_prefix}-dot)" points="{_points_attr(path["p"])}"/>')
+        parts.append(
+            f'<ellipse rx="{math.sqrt(level / 0.1):.4g}" ry="{math.sqrt(level / 2):.4g}" '
+            f'vector-effect="non-scaling-stroke"/>'
+        )
+    parts.append(
+        '</g><path class="optimum" d="M -0.12 0 H 0.12 M 0 -0.12 V 0.12" '
+        'stroke="#333333" vector-effect="non-scaling-stroke"/>'
+    )
+    parts.append(
+        f'<polyline class="path" fill="none" stroke="#d95f02" stroke-width="2" '
+        f'vector-effect="non-scaling-stroke" marker-start="url(#{id_prefix}-dot)" '
+        f'marker-mid="url(#{id_prefix}-dot)" points="{_points_attr(path["p"])}"/>'
+    )
     ex, ey = path["p"][-2], path["p"][-1]
-    parts.append(f'<circle class="end" cx="{ex:g}" cy="{ey:g}" r="0.14" fill="#1b7837" '
-                 f'stroke="#ffffff" stroke-width="1.5" vector-effect="non-scaling-stroke"/>')
+    parts.append(
+        f'<circle class="end" cx="{ex:g}" cy="{ey:g}" r="0.14" fill="#1b7837" '
+        f'stroke="#ffffff" stroke-width="1.5" vector-effect="non-scaling-stroke"/>'
+    )
     parts.append("</g></g></svg>")
     return "".join(parts)
 
@@ -293,8 +325,9 @@ class Explorer:
     up. ``_repr_svg_`` is the static figure alone, for outputs that cannot show HTML.
     """
 
-    def __init__(self, grid: ExplorerGrid, *, decimals: int = 2,
-                 id_prefix: str = "rmsprop-explorer") -> None:
+    def __init__(
+        self, grid: ExplorerGrid, *, decimals: int = 2, id_prefix: str = "rmsprop-explorer"
+    ) -> None:
         self.grid = grid
         self.data = explorer_data(grid, decimals=decimals)
         self.id_prefix = id_prefix
@@ -315,15 +348,18 @@ class Explorer:
 
         def slider(name: str, label: str, k: int) -> str:
             values = d[f"{name}Labels"]
-            return (f'<div class="rmsprop-explorer-slider"><label for="{p}-{name}">{label}</label>'
-                    f'<input type="range" id="{p}-{name}" name="{name}" min="0" '
-                    f'max="{len(values) - 1}" step="1" value="{k}" '
-                    f'aria-valuetext="{values[k]}">'
-                    f'<output id="{p}-{name}-value" for="{p}-{name}">{values[k]}</output></div>')
+            return (
+                f'<div class="rmsprop-explorer-slider"><label for="{p}-{name}">{label}</label>'
+                f'<input type="range" id="{p}-{name}" name="{name}" min="0" '
+                f'max="{len(values) - 1}" step="1" value="{k}" '
+                f'aria-valuetext="{values[k]}">'
+                f'<output id="{p}-{name}-value" for="{p}-{name}">{values[k]}</output></div>'
+            )
 
         return (
             f'<div class="rmsprop-explorer" id="{p}">'
-            f'<script type="application/json" class="rmsprop-explorer-data">{self.to_json()}</script>'
+            f'<script type="application/json" class="rmsprop-explorer-data">'
+            f"{self.to_json()}</script>"
             f'<form class="rmsprop-explorer-controls" hidden>'
             f'<fieldset class="rmsprop-explorer-method"><legend>算法</legend>'
             f'<label><input type="radio" name="method" value="rmsprop" checked> RMSProp</label>'
@@ -331,20 +367,27 @@ class Explorer:
             + slider("eta", "学习率 η", i)
             + slider("gamma", "衰减率 γ", j)
             + f'<p class="rmsprop-explorer-note" hidden>AdaGrad 没有 γ：它把梯度平方全部累加。</p>'
-            f'</form>'
+            f"</form>"
             f'<div class="rmsprop-explorer-figure">{self._repr_svg_()}</div>'
             f'<p class="rmsprop-explorer-readout" aria-live="polite">{html.escape(readout)}</p>'
             f'<p class="rmsprop-explorer-out" hidden>路径有一部分超出了画面。</p>'
-            f'</div>'
+            f"</div>"
         )
 
     def __repr__(self) -> str:
-        return (f"Explorer({len(self.grid.etas)} values of eta × {len(self.grid.gammas)} "
-                f"values of gamma, {self.grid.steps} steps)")
+        return (
+            f"Explorer({len(self.grid.etas)} values of eta × {len(self.grid.gammas)} "
+            f"values of gamma, {self.grid.steps} steps)"
+        )
 
 
-def explorer(etas: Sequence[float] = ETAS, gammas: Sequence[float] = GAMMAS, *,
-             steps: int = 20, decimals: int = 2) -> Explorer:
+def explorer(
+    etas: Sequence[float] = ETAS,
+    gammas: Sequence[float] = GAMMAS,
+    *,
+    steps: int = 20,
+    decimals: int = 2,
+) -> Explorer:
     """The chapter's explorer: :func:`explorer_grid` wrapped for display in the page.
 
     Example:

@@ -69,18 +69,35 @@ import torch
 from torch import Tensor
 from torch.autograd.graph import increment_version
 
-__all__ = ["FusedUnavailableError", "build_info", "check_fusable", "fused_update", "load_kernel",
-           "unfusable_reason"]
+__all__ = [
+    "FusedUnavailableError",
+    "build_info",
+    "check_fusable",
+    "fused_update",
+    "load_kernel",
+    "unfusable_reason",
+]
 
 SOURCE = Path(__file__).with_name("_fused_kernel.c")
-CFLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-std=c11",
-          "-fPIC", "-shared"]
+CFLAGS = [
+    "-O3",
+    "-march=native",
+    "-ffp-contract=off",
+    "-fno-math-errno",
+    "-std=c11",
+    "-fPIC",
+    "-shared",
+]
 # libgomp.so.1: inside a torch process the dynamic loader hands the kernel torch's own copy.
 OPENMP = ["-fopenmp"]
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.complex64, torch.complex128)
 # For each supported dtype: (whether the kernel's real type is double, reals per element).
-_REAL = {torch.float32: (0, 1), torch.complex64: (0, 2), torch.float64: (1, 1),
-         torch.complex128: (1, 2)}
+_REAL = {
+    torch.float32: (0, 1),
+    torch.complex64: (0, 2),
+    torch.float64: (1, 1),
+    torch.complex128: (1, 2),
+}
 # Below this many elements in a call, the group is updated by the calling thread alone.
 PARALLEL_THRESHOLD = 1 << 16
 # The names of the tensors of one parameter, in the kernel's argument order.
@@ -109,6 +126,7 @@ _info: dict = {}
 
 # --- building and loading the kernel -------------------------------------------------------
 
+
 def _compiler() -> list[str]:
     """``$CC`` (or Python's configured compiler, else ``cc``) as a program and its arguments."""
     command = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
@@ -128,7 +146,9 @@ def _timeout() -> float:
         seconds = 0.0
     if not seconds > 0:
         raise FusedUnavailableError(
-            f"fused=True: RMSPROP_LIB_CC_TIMEOUT must be a positive number of seconds, not {value!r}")
+            "fused=True: RMSPROP_LIB_CC_TIMEOUT must be a positive number of seconds, "
+            f"not {value!r}"
+        )
     return seconds
 
 
@@ -140,21 +160,26 @@ def _run(argv: list[str], what: str) -> subprocess.CompletedProcess:
     """
     timeout = _timeout()
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                errors="replace", start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
     except OSError as error:
         raise FusedUnavailableError(f"fused=True: {what}: cannot run {argv[0]}: {error}") from error
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.communicate()
         raise FusedUnavailableError(
             f"fused=True: {what} did not finish within {timeout:g} s and was stopped "
-            "(set RMSPROP_LIB_CC_TIMEOUT to allow longer)") from None
+            "(set RMSPROP_LIB_CC_TIMEOUT to allow longer)"
+        ) from None
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
@@ -187,8 +212,10 @@ def _untrusted(directory: Path) -> str | None:
         if info.st_uid not in (uid, 0):
             return f"{parent}, above the cache, is owned by another user (uid {info.st_uid})"
         if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
-            return (f"{parent}, above the cache, is writable by group or others "
-                    f"(mode {stat.S_IMODE(info.st_mode):o})")
+            return (
+                f"{parent}, above the cache, is writable by group or others "
+                f"(mode {stat.S_IMODE(info.st_mode):o})"
+            )
     return None
 
 
@@ -247,7 +274,8 @@ def _exclusive(directory: Path, patience: float) -> Iterator[None]:
                 if time.monotonic() > deadline:
                     raise FusedUnavailableError(
                         f"fused=True: another process has been building the kernel in {directory} "
-                        f"for over {patience:g} s") from None
+                        f"for over {patience:g} s"
+                    ) from None
                 time.sleep(0.05)
         try:
             yield
@@ -260,12 +288,15 @@ def _compile(argv: list[str], flags: list[str], target: Path) -> None:
     record its digest and publish it atomically: no half-written kernel is ever visible."""
     with tempfile.TemporaryDirectory(dir=target.parent, prefix="build-") as tmp:
         partial = Path(tmp) / target.name
-        proc = _run([*argv, *flags, "-o", str(partial), str(SOURCE), "-lm"],
-                    f"compiling {SOURCE.name} with {shlex.join(argv)}")
+        proc = _run(
+            [*argv, *flags, "-o", str(partial), str(SOURCE), "-lm"],
+            f"compiling {SOURCE.name} with {shlex.join(argv)}",
+        )
         if proc.returncode != 0 or not partial.is_file():
             raise _CompileError(
                 f"fused=True: compiling {SOURCE.name} with {shlex.join(argv)} failed "
-                f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
+                f"(exit {proc.returncode}): {proc.stderr.strip()[-2000:]}"
+            )
         digest = Path(tmp) / (target.name + ".sha256")
         digest.write_text(_sha256(partial) + "\n", encoding="ascii")
         os.replace(digest, target.with_name(digest.name))
@@ -303,15 +334,26 @@ def _obtain() -> tuple[Path, bool, bool, str | None, Path | None]:
         raise FusedUnavailableError(
             f"fused=True needs a C compiler to build the fused RMSprop kernel, and "
             f"{argv[0]!r} was not found (install gcc or set CC); leave fused unset (or "
-            "fused=False) to run the unfused update instead")
+            "fused=False) to run the unfused update instead"
+        )
     argv = [resolved, *argv[1:]]
     version = _run([*argv, "--version"], f"running {shlex.join(argv)} --version").stdout
     source = SOURCE.read_bytes()
     source_tag = f"rmsprop_fused_{hashlib.sha256(source).hexdigest()[:12]}_"
 
     def name(flags: list[str]) -> str:
-        key = hashlib.sha256(b"\0".join(s.encode() for s in [
-            shlex.join(argv), version, shlex.join(flags), platform.machine(), _cpu_signature()]))
+        key = hashlib.sha256(
+            b"\0".join(
+                s.encode()
+                for s in [
+                    shlex.join(argv),
+                    version,
+                    shlex.join(flags),
+                    platform.machine(),
+                    _cpu_signature(),
+                ]
+            )
+        )
         return f"{source_tag}{key.hexdigest()[:16]}"
 
     cache, refusal = _trusted_cache()
@@ -359,14 +401,20 @@ def _load(path: Path) -> ctypes.CDLL:
         library = ctypes.CDLL(str(path))
     except OSError as error:
         raise FusedUnavailableError(
-            f"fused=True: the fused RMSprop kernel could not be loaded: {error}") from error
+            f"fused=True: the fused RMSprop kernel could not be loaded: {error}"
+        ) from error
     try:
         function = getattr(library, SYMBOL)
     except AttributeError:
         raise FusedUnavailableError(
-            f"fused=True: the kernel library {path.name} lacks the symbol {SYMBOL}") from None
-    function.argtypes = [ctypes.c_int64] + [ctypes.c_void_p] * 7 + [ctypes.c_double] * 5 + \
-        [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+            f"fused=True: the kernel library {path.name} lacks the symbol {SYMBOL}"
+        ) from None
+    function.argtypes = (
+        [ctypes.c_int64]
+        + [ctypes.c_void_p] * 7
+        + [ctypes.c_double] * 5
+        + [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    )
     function.restype = ctypes.c_int
     return library
 
@@ -396,7 +444,8 @@ def load_kernel() -> ctypes.CDLL:
             except OSError as error:  # e.g. a cache file that cannot be written
                 raise FusedUnavailableError(
                     f"fused=True: the fused RMSprop kernel could not be built: {error} (the kernel "
-                    "cache is set by RMSPROP_LIB_CACHE, the compiler by CC)") from error
+                    "cache is set by RMSPROP_LIB_CACHE, the compiler by CC)"
+                ) from error
             if attempt == 2 and private is None:
                 # The dynamic loader would hand back the library it already loaded under this
                 # name; load the rebuilt one through a private copy instead.
@@ -413,8 +462,9 @@ def load_kernel() -> ctypes.CDLL:
                 if private is not None:  # the loaded library stays mapped after its file goes
                     shutil.rmtree(private, ignore_errors=True)
         _info.clear()
-        _info.update(path=str(path), cached=cached, openmp=parallel,
-                     seconds=time.perf_counter() - start)
+        _info.update(
+            path=str(path), cached=cached, openmp=parallel, seconds=time.perf_counter() - start
+        )
         if refusal:
             _info["cache"] = f"not used, built privately instead: {refusal}"
         _kernel = library
@@ -439,17 +489,27 @@ def _reset_for_tests() -> None:
 
 # --- what can be fused ------------------------------------------------------------------
 
+
 def _param_reason(i: int, p: Tensor, where: str) -> str | None:
     if type(p) not in _PLAIN:
-        return (f"fused=True: parameter {i}{where} is a {type(p).__name__}, a tensor subclass; "
-                "the fused kernel takes plain tensors (torch.Tensor, nn.Parameter) only")
+        return (
+            f"fused=True: parameter {i}{where} is a {type(p).__name__}, a tensor subclass; "
+            "the fused kernel takes plain tensors (torch.Tensor, nn.Parameter) only"
+        )
     if p.layout != torch.strided:
-        return f"fused=True: parameter {i}{where} is {p.layout}; the fused kernel takes strided tensors only"
+        return (
+            f"fused=True: parameter {i}{where} is {p.layout}; "
+            "the fused kernel takes strided tensors only"
+        )
     if p.device.type != "cpu":
-        return f"fused=True: parameter {i}{where} is on {p.device}; the fused kernel runs on CPU only"
+        return (
+            f"fused=True: parameter {i}{where} is on {p.device}; the fused kernel runs on CPU only"
+        )
     if p.dtype not in SUPPORTED_DTYPES:
-        return (f"fused=True: parameter {i}{where} is {p.dtype}; the fused kernel supports "
-                "float32 and float64 (complex64/complex128 as their real views)")
+        return (
+            f"fused=True: parameter {i}{where} is {p.dtype}; the fused kernel supports "
+            "float32 and float64 (complex64/complex128 as their real views)"
+        )
     return None
 
 
@@ -496,12 +556,18 @@ def _checked_plan(lists, slots):
         dtype, shape = p.dtype, p.shape
         real = _REAL.get(dtype)
         if real is None:
-            return f"parameter {i} is {dtype}; the fused kernel supports float32, float64, " \
-                   "complex64 and complex128", None
+            return (
+                f"parameter {i} is {dtype}; the fused kernel supports float32, float64, "
+                "complex64 and complex128",
+                None,
+            )
         contiguous = p.is_contiguous()
         if not contiguous and not _dense(p):
-            return f"parameter {i} is not dense (strides {p.stride()} for shape " \
-                   f"{list(shape)}); the fused kernel needs dense, non-overlapping tensors", None
+            return (
+                f"parameter {i} is not dense (strides {p.stride()} for shape "
+                f"{list(shape)}); the fused kernel needs dense, non-overlapping tensors",
+                None,
+            )
         row = []
         for slot, tensors in enumerate(lists):
             t = tensors[i]
@@ -509,24 +575,42 @@ def _checked_plan(lists, slots):
             if t is None:
                 return f"parameter {i}: {key} is None", None
             if type(t) not in plain:
-                return f"parameter {i}: {key} is a {type(t).__name__}; the fused kernel takes " \
-                       "plain tensors (torch.Tensor, nn.Parameter) only", None
+                return (
+                    f"parameter {i}: {key} is a {type(t).__name__}; the fused kernel takes "
+                    "plain tensors (torch.Tensor, nn.Parameter) only",
+                    None,
+                )
             if t.layout != strided:
-                return f"parameter {i}: {key} is {t.layout}; the fused kernel takes strided " \
-                       "tensors only", None
+                return (
+                    f"parameter {i}: {key} is {t.layout}; the fused kernel takes strided "
+                    "tensors only",
+                    None,
+                )
             if not t.is_cpu:
-                return f"parameter {i}: {key} is on {t.device}; the fused kernel runs on CPU only", None
+                return (
+                    f"parameter {i}: {key} is on {t.device}; the fused kernel runs on CPU only",
+                    None,
+                )
             if t.dtype != dtype:
                 return f"parameter {i}: {key} is {t.dtype}, but the parameter is {dtype}", None
             if t.shape != shape:
-                return f"parameter {i}: {key} has shape {list(t.shape)}, but the parameter has " \
-                       f"shape {list(shape)}", None
+                return (
+                    f"parameter {i}: {key} has shape {list(t.shape)}, but the parameter has "
+                    f"shape {list(shape)}",
+                    None,
+                )
             if not (t.is_contiguous() if contiguous else t.stride() == p.stride()):
-                return f"parameter {i}: {key} has strides {t.stride()}, but the parameter has " \
-                       f"strides {p.stride()}; the fused kernel needs one layout for both", None
+                return (
+                    f"parameter {i}: {key} has strides {t.stride()}, but the parameter has "
+                    f"strides {p.stride()}; the fused kernel needs one layout for both",
+                    None,
+                )
             if t.is_conj() or t.is_neg():
-                return f"parameter {i}: {key} is a lazily conjugated or negated view; " \
-                       "resolve it first (resolve_conj(), resolve_neg())", None
+                return (
+                    f"parameter {i}: {key} is a lazily conjugated or negated view; "
+                    "resolve it first (resolve_conj(), resolve_neg())",
+                    None,
+                )
             row.append(t.data_ptr())
         numel = p.numel()
         if numel == 0:
@@ -536,9 +620,13 @@ def _checked_plan(lists, slots):
             column.append(pointer)
         sizes.append(numel * real[1])
         wide.append(real[0])
-    return None, (indices, [array("Q", column) for column in columns], array("q", sizes),
-                  array("B", wide), slots)
-
+    return None, (
+        indices,
+        [array("Q", column) for column in columns],
+        array("q", sizes),
+        array("B", wide),
+        slots,
+    )
 
 
 def _plan(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum):
@@ -579,8 +667,9 @@ def _fast_plan(lists, slots):
     for tensors in lists[1:]:
         if list(map(_dtype, tensors)) != dtypes or list(map(_shape, tensors)) != shapes:
             return None
-    if not (all(map(_is_cpu, everything)) and all(map(Tensor.is_contiguous, everything))) \
-            or any(map(Tensor.is_neg, everything)):
+    if not (all(map(_is_cpu, everything)) and all(map(Tensor.is_contiguous, everything))) or any(
+        map(Tensor.is_neg, everything)
+    ):
         return None
     # Arrays of machine integers: what the kernel reads, built without a Python list between.
     sizes = array("q", map(Tensor.numel, params))
@@ -589,14 +678,25 @@ def _fast_plan(lists, slots):
     if 0 in sizes:  # empty parameters: nothing to do, and no memory to point at
         keep = [i for i, n in enumerate(sizes) if n]
         columns = [array("Q", [column[i] for i in keep]) for column in columns]
-        return (keep, columns, array("q", [sizes[i] for i in keep]),
-                array("B", [wide[i] for i in keep]), slots)
+        return (
+            keep,
+            columns,
+            array("q", [sizes[i] for i in keep]),
+            array("B", [wide[i] for i in keep]),
+            slots,
+        )
     return range(len(params)), columns, sizes, wide, slots
 
+
 def unfusable_reason(
-    params: Sequence[Tensor], grads: Sequence[Tensor], square_avgs: Sequence[Tensor],
-    grad_avgs: Sequence[Tensor] | None, momentum_buffers: Sequence[Tensor] | None,
-    *, centered: bool, momentum: float,
+    params: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    square_avgs: Sequence[Tensor],
+    grad_avgs: Sequence[Tensor] | None,
+    momentum_buffers: Sequence[Tensor] | None,
+    *,
+    centered: bool,
+    momentum: float,
 ) -> str | None:
     """Why this group cannot go to the kernel as it is, or None when it can.
 
@@ -607,8 +707,11 @@ def unfusable_reason(
     """
     arguments = (params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
     reason, plan = _plan(*arguments)
-    _last.value = None if plan is None else \
-        (arguments, plan, [len(tensors) for tensors in _lists(*arguments)])
+    _last.value = (
+        None
+        if plan is None
+        else (arguments, plan, [len(tensors) for tensors in _lists(*arguments)])
+    )
     return reason
 
 
@@ -633,8 +736,11 @@ def _reusable(arguments) -> tuple | None:
         return None
     every = len(indices) == lengths[0]
     for tensors, column in zip(lists, columns):
-        pointers = array("Q", map(Tensor.data_ptr, tensors)) if every else \
-            array("Q", [tensors[i].data_ptr() for i in indices])
+        pointers = (
+            array("Q", map(Tensor.data_ptr, tensors))
+            if every
+            else array("Q", [tensors[i].data_ptr() for i in indices])
+        )
         if pointers != column:
             return None
     return plan
@@ -664,10 +770,20 @@ def _scalar(name: str, value: float | Tensor) -> float:
 
 
 def fused_update(
-    params: Sequence[Tensor], grads: Sequence[Tensor], square_avgs: Sequence[Tensor],
-    grad_avgs: Sequence[Tensor] | None, momentum_buffers: Sequence[Tensor] | None,
-    *, lr: float | Tensor, alpha: float, eps: float, weight_decay: float, momentum: float,
-    centered: bool, maximize: bool, eps_in_sqrt: bool,
+    params: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    square_avgs: Sequence[Tensor],
+    grad_avgs: Sequence[Tensor] | None,
+    momentum_buffers: Sequence[Tensor] | None,
+    *,
+    lr: float | Tensor,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+    maximize: bool,
+    eps_in_sqrt: bool,
 ) -> None:
     """Apply one RMSprop step to a whole group with the fused kernel, in place.
 
@@ -702,22 +818,40 @@ def fused_update(
     if count == 0:
         return
     kernel = load_kernel()
-    flags = ((CENTERED if centered else 0) | (MOMENTUM if momentum > 0 else 0)
-             | (MAXIMIZE if maximize else 0) | (EPS_IN_SQRT if eps_in_sqrt else 0)
-             | (WEIGHT_DECAY if weight_decay != 0 else 0))
+    flags = (
+        (CENTERED if centered else 0)
+        | (MOMENTUM if momentum > 0 else 0)
+        | (MAXIMIZE if maximize else 0)
+        | (EPS_IN_SQRT if eps_in_sqrt else 0)
+        | (WEIGHT_DECAY if weight_decay != 0 else 0)
+    )
     arrays = [column.buffer_info()[0] for column in columns]  # kept alive by ``plan``
     m = arrays[slots.index("grad_avg")] if centered else None
     b = arrays[slots.index("momentum_buffer")] if momentum > 0 else None
     where = (ctypes.c_int64 * 4)()
     status = getattr(kernel, SYMBOL)(
-        count, arrays[0], arrays[1], arrays[2], m, b, sizes.buffer_info()[0],
-        wide.buffer_info()[0], *scalars, flags, _threads(sum(sizes)), where)
+        count,
+        arrays[0],
+        arrays[1],
+        arrays[2],
+        m,
+        b,
+        sizes.buffer_info()[0],
+        wide.buffer_info()[0],
+        *scalars,
+        flags,
+        _threads(sum(sizes)),
+        where,
+    )
     if status == 1:
         first, second = (f"parameter {indices[where[k]]}'s {slots[where[k + 1]]}" for k in (0, 2))
-        raise ValueError(f"fused RMSprop step: {first} and {second} overlap in memory; "
-                         "nothing was updated")
+        raise ValueError(
+            f"fused RMSprop step: {first} and {second} overlap in memory; nothing was updated"
+        )
     if status != 0:
-        raise MemoryError("fused RMSprop step: no memory for the overlap check; nothing was updated")
+        raise MemoryError(
+            "fused RMSprop step: no memory for the overlap check; nothing was updated"
+        )
     # Writes through raw pointers are invisible to autograd: bump the version counters, as an
     # in-place torch operator would, so a graph that saved one of these tensors notices.
     lists = _lists(*arguments)

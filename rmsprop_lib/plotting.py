@@ -14,8 +14,13 @@ from . import _checks
 from .trace2d import Trace2D
 from .training import TrainResult
 
-__all__ = ["show_trace_2d", "plot_losses", "plot_ema_weights", "plot_effective_lr",
-           "plot_final_loss_grid"]
+__all__ = [
+    "plot_effective_lr",
+    "plot_ema_weights",
+    "plot_final_loss_grid",
+    "plot_losses",
+    "show_trace_2d",
+]
 
 TRACE_COLOR = "#ff7f0e"
 CONTOUR_COLOR = "#1f77b4"
@@ -27,7 +32,8 @@ def _axes(ax, where, figsize=(4.5, 3.2)):
 
         if not isinstance(ax, Axes):
             raise TypeError(
-                f"{where}: ax must be a matplotlib Axes or None, got {_checks.describe(ax)}")
+                f"{where}: ax must be a matplotlib Axes or None, got {_checks.describe(ax)}"
+            )
         return ax.figure, ax
     import matplotlib.pyplot as plt
 
@@ -35,9 +41,17 @@ def _axes(ax, where, figsize=(4.5, 3.2)):
     return fig, ax
 
 
-def show_trace_2d(f: Callable, trace: Trace2D, ax=None, *, label: str | None = None,
-                  color: str = TRACE_COLOR,
-                  xlim=(-5.5, 1.0), ylim=(-3.0, 1.0), step: float = 0.1):
+def show_trace_2d(
+    f: Callable,
+    trace: Trace2D,
+    ax=None,
+    *,
+    label: str | None = None,
+    color: str = TRACE_COLOR,
+    xlim=(-5.5, 1.0),
+    ylim=(-3.0, 1.0),
+    step: float = 0.1,
+):
     """The trajectory (``'-o'``) over contour lines of ``f`` on the chapter's grid."""
     import numpy as np
 
@@ -65,16 +79,18 @@ def plot_losses(result: TrainResult, ax=None, *, label: str | None = None):
     return fig
 
 
-def plot_ema_weights(gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int = 40,
-                     ax=None):
-    """The weight :math:`(1-\\gamma)\\gamma^t` a moving average gives the gradient from t steps ago."""
+def plot_ema_weights(gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int = 40, ax=None):
+    """The weight :math:`(1-\\gamma)\\gamma^t` that a moving average gives a t-step-old gradient."""
     _check_numbers("plot_ema_weights", "gammas", gammas, low=0.0, high=1.0, high_open=True)
     _checks.check_int("plot_ema_weights", "steps", steps, minimum=1)
     fig, ax = _axes(ax, "plot_ema_weights")
     t = list(range(steps))
     for gamma in gammas:
-        ax.plot(t, [(1 - gamma) * gamma**k for k in t],
-                label=f"γ = {gamma:.2f}, 1/(1-γ) = {1 / (1 - gamma):.0f}")
+        ax.plot(
+            t,
+            [(1 - gamma) * gamma**k for k in t],
+            label=f"γ = {gamma:.2f}, 1/(1-γ) = {1 / (1 - gamma):.0f}",
+        )
     ax.set_xlabel("t (steps ago)")
     ax.set_ylabel("weight")
     ax.legend()
@@ -97,8 +113,9 @@ def plot_effective_lr(series: Mapping[str, Sequence[float]], ax=None, *, ylabel=
     return fig
 
 
-def plot_final_loss_grid(lrs: Sequence[float], gammas: Sequence[float],
-                         losses: Sequence[Sequence[float]], ax=None):
+def plot_final_loss_grid(
+    lrs: Sequence[float], gammas: Sequence[float], losses: Sequence[Sequence[float]], ax=None
+):
     """Heat map of final losses, rows = γ, columns = learning rate, each cell annotated.
 
     A run that diverged (an infinite or NaN loss) is left blank and labelled “发散”.
@@ -117,24 +134,40 @@ def plot_final_loss_grid(lrs: Sequence[float], gammas: Sequence[float],
     middle = np.sqrt(values.min() * values.max()) if values.count() else 1.0
     for (i, j), value in np.ndenumerate(values.filled(np.nan)):
         text = f"{value:.3g}" if np.isfinite(value) else "发散"
-        ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                color="white" if np.isfinite(value) and value > middle else "black")
+        ax.text(
+            j,
+            i,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if np.isfinite(value) and value > middle else "black",
+        )
     fig.colorbar(image, ax=ax, label="final loss")
     return fig
 
 
-def _check_numbers(where: str, name: str, values: Any, *, low: float = -math.inf,
-                   high: float = math.inf, low_open: bool = False,
-                   high_open: bool = False) -> None:
+def _check_numbers(
+    where: str,
+    name: str,
+    values: Any,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
     """A non-empty sequence of finite real numbers in ``[low, high]``."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-        raise TypeError(f"{where}: {name} must be a sequence of numbers, got "
-                        f"{_checks.describe(values)}")
+        raise TypeError(
+            f"{where}: {name} must be a sequence of numbers, got {_checks.describe(values)}"
+        )
     if not values:
         raise ValueError(f"{where}: {name} must not be empty")
     for i, value in enumerate(values):
-        _checks.check_real(where, f"{name}[{i}]", value, low=low, high=high,
-                            low_open=low_open, high_open=high_open)
+        _checks.check_real(
+            where, f"{name}[{i}]", value, low=low, high=high, low_open=low_open, high_open=high_open
+        )
 
 
 def _check_show_trace_2d(f: Any, trace: Any, xlim: Any, ylim: Any, step: Any) -> None:
@@ -150,23 +183,28 @@ def _check_show_trace_2d(f: Any, trace: Any, xlim: Any, ylim: Any, step: Any) ->
         if not limits[0] < limits[1]:
             raise ValueError(f"{where}: {name} must be (low, high) with low < high, got {limits!r}")
         if (limits[1] - limits[0]) / step > 10_000:
-            raise ValueError(f"{where}: {name} / step gives more than 10000 grid points per "
-                             f"axis, got {name}={limits!r}, step={step!r}")
+            raise ValueError(
+                f"{where}: {name} / step gives more than 10000 grid points per "
+                f"axis, got {name}={limits!r}, step={step!r}"
+            )
 
 
 def _check_result(where: str, result: Any) -> None:
     if not isinstance(result, TrainResult):
         raise TypeError(f"{where}: result must be a TrainResult, got {_checks.describe(result)}")
     if not result.losses or len(result.losses) != len(result.epochs):
-        raise ValueError(f"{where}: result must have as many losses as epochs (at least one), "
-                         f"got {len(result.losses)} losses and {len(result.epochs)} epochs")
+        raise ValueError(
+            f"{where}: result must have as many losses as epochs (at least one), "
+            f"got {len(result.losses)} losses and {len(result.epochs)} epochs"
+        )
 
 
 def _check_series(series: Any) -> None:
     where = "plot_effective_lr"
     if not isinstance(series, Mapping):
-        raise TypeError(f"{where}: series must be a dict of label -> values, got "
-                        f"{_checks.describe(series)}")
+        raise TypeError(
+            f"{where}: series must be a dict of label -> values, got {_checks.describe(series)}"
+        )
     if not series:
         raise ValueError(f"{where}: series must not be empty")
     for label, values in series.items():
@@ -178,15 +216,24 @@ def _check_grid(lrs: Any, gammas: Any, losses: Any) -> None:
     _check_numbers(where, "lrs", lrs, low=0.0)
     _check_numbers(where, "gammas", gammas, low=0.0, high=1.0)
     shape = (len(gammas), len(lrs))
-    if (not isinstance(losses, Sequence) or len(losses) != shape[0]
-            or any(not isinstance(row, Sequence) or len(row) != shape[1] for row in losses)):
-        raise ValueError(f"{where}: losses must be {shape[0]} rows (one per gamma) of "
-                         f"{shape[1]} values (one per lr)")
+    if (
+        not isinstance(losses, Sequence)
+        or len(losses) != shape[0]
+        or any(not isinstance(row, Sequence) or len(row) != shape[1] for row in losses)
+    ):
+        raise ValueError(
+            f"{where}: losses must be {shape[0]} rows (one per gamma) of "
+            f"{shape[1]} values (one per lr)"
+        )
     for i, row in enumerate(losses):
         for j, value in enumerate(row):
             if isinstance(value, bool) or not isinstance(value, Real):
-                raise TypeError(f"{where}: losses[{i}][{j}] must be a real number, got "
-                                f"{_checks.describe(value)}")
+                raise TypeError(
+                    f"{where}: losses[{i}][{j}] must be a real number, got "
+                    f"{_checks.describe(value)}"
+                )
             if value <= 0:
-                raise ValueError(f"{where}: losses[{i}][{j}] must be > 0 for the log colour "
-                                 f"scale (or inf/NaN for a diverged run), got {value!r}")
+                raise ValueError(
+                    f"{where}: losses[{i}][{j}] must be > 0 for the log colour "
+                    f"scale (or inf/NaN for a diverged run), got {value!r}"
+                )

@@ -10,7 +10,7 @@ from ._checks import describe
 from .trace2d import Trace2D
 from .training import TrainResult
 
-__all__ = ["format_trace", "format_result"]
+__all__ = ["format_result", "format_trace"]
 
 
 def format_trace(trace: Trace2D) -> str:
@@ -31,6 +31,8 @@ def format_result(result: TrainResult) -> str:
     if not isinstance(result, TrainResult):
         raise TypeError(f"format_result: result must be a TrainResult, got {describe(result)}")
     if not result.losses or not result.epoch_times:
-        raise ValueError(f"format_result: result needs at least one loss and one epoch, got "
-                         f"{len(result.losses)} losses and {len(result.epoch_times)} epoch times")
+        raise ValueError(
+            f"format_result: result needs at least one loss and one epoch, got "
+            f"{len(result.losses)} losses and {len(result.epoch_times)} epoch times"
+        )
     return f"loss: {result.losses[-1]:f}, {result.epoch_times[-1]:f} sec per epoch"

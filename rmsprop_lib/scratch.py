@@ -38,8 +38,9 @@ def init_rmsprop_states(num_features: int = 5) -> tuple[Tensor, Tensor]:
     return s_w, s_b
 
 
-def rmsprop(params: Sequence[Tensor], states: Sequence[Tensor],
-            hyperparams: Mapping[str, float]) -> None:
+def rmsprop(
+    params: Sequence[Tensor], states: Sequence[Tensor], hyperparams: Mapping[str, float]
+) -> None:
     """One RMSProp step in place; ``hyperparams`` holds ``lr`` (η) and ``gamma`` (γ)."""
     _check_rmsprop(params, states, hyperparams)
     gamma, eps = hyperparams["gamma"], 1e-6

@@ -7,22 +7,23 @@ followed by hand. The functions return data; plotting lives in :mod:`rmsprop_lib
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Real
-from typing import Any, Callable
+from typing import Any
 
 from . import _checks
 
 __all__ = [
+    "Trace2D",
+    "adagrad_2d",
+    "effective_lr",
     "f_2d",
-    "grad_f_2d",
     "f_2d_rotated",
+    "grad_f_2d",
     "grad_f_2d_rotated",
     "rmsprop_2d",
-    "adagrad_2d",
     "train_2d",
-    "Trace2D",
-    "effective_lr",
 ]
 
 Point = tuple[float, float]
@@ -51,9 +52,17 @@ def grad_f_2d_rotated(x1: float, x2: float) -> Point:
     return a + b, a - b
 
 
-def rmsprop_2d(x1: float, x2: float, s1: float, s2: float, *, eta: float = 0.4,
-               gamma: float = 0.9, eps: float = 1e-6, grad: Gradient = grad_f_2d,
-               ) -> tuple[float, float, float, float]:
+def rmsprop_2d(
+    x1: float,
+    x2: float,
+    s1: float,
+    s2: float,
+    *,
+    eta: float = 0.4,
+    gamma: float = 0.9,
+    eps: float = 1e-6,
+    grad: Gradient = grad_f_2d,
+) -> tuple[float, float, float, float]:
     """One RMSProp step on two scalars; ``s1, s2`` are the moving averages of squared gradients."""
     _check_step("rmsprop_2d", x1, x2, s1, s2, eta, gamma, eps, grad)
     g1, g2 = grad(x1, x2)
@@ -64,9 +73,16 @@ def rmsprop_2d(x1: float, x2: float, s1: float, s2: float, *, eta: float = 0.4,
     return x1, x2, s1, s2
 
 
-def adagrad_2d(x1: float, x2: float, s1: float, s2: float, *, eta: float = 0.4,
-               eps: float = 1e-6, grad: Gradient = grad_f_2d,
-               ) -> tuple[float, float, float, float]:
+def adagrad_2d(
+    x1: float,
+    x2: float,
+    s1: float,
+    s2: float,
+    *,
+    eta: float = 0.4,
+    eps: float = 1e-6,
+    grad: Gradient = grad_f_2d,
+) -> tuple[float, float, float, float]:
     """One AdaGrad step: the same as :func:`rmsprop_2d` but ``s`` is a running *sum*."""
     _check_step("adagrad_2d", x1, x2, s1, s2, eta, 0.0, eps, grad)
     g1, g2 = grad(x1, x2)
@@ -98,17 +114,19 @@ def train_2d(trainer: Trainer, *, steps: int = 20, start: Point = (-5.0, -2.0)) 
     return trace
 
 
-def effective_lr(trace: Trace2D, *, eta: float,
-                 eps: float = 1e-6) -> tuple[list[float], list[float]]:
-    """Per-coordinate effective learning rate :math:`\\eta / \\sqrt{s_t + \\epsilon}` after each step."""
+def effective_lr(
+    trace: Trace2D, *, eta: float, eps: float = 1e-6
+) -> tuple[list[float], list[float]]:
+    """Effective learning rate per coordinate, :math:`\\eta / \\sqrt{s_t + \\epsilon}`, by step."""
     _check_effective_lr(trace, eta, eps)
     lr1 = [eta / math.sqrt(s1 + eps) for s1, _ in trace.states]
     lr2 = [eta / math.sqrt(s2 + eps) for _, s2 in trace.states]
     return lr1, lr2
 
 
-def _check_step(where: str, x1: Any, x2: Any, s1: Any, s2: Any, eta: Any, gamma: Any, eps: Any,
-                grad: Any) -> None:
+def _check_step(
+    where: str, x1: Any, x2: Any, s1: Any, s2: Any, eta: Any, gamma: Any, eps: Any, grad: Any
+) -> None:
     """Hyperparameters in range; the point and state real numbers, the state not negative.
 
     The point and state may be infinite or NaN: they are what the previous step returned,
@@ -116,10 +134,21 @@ def _check_step(where: str, x1: Any, x2: Any, s1: Any, s2: Any, eta: Any, gamma:
     continue. ``eps`` must be positive: with plain floats a zero root raises
     ZeroDivisionError instead of giving inf.
     """
-    if (type(eta) is float and type(gamma) is float and type(eps) is float and callable(grad)
-            and 0.0 <= eta < math.inf and 0.0 <= gamma <= 1.0 and 0.0 < eps < math.inf
-            and type(x1) is float and type(x2) is float and type(s1) is float
-            and type(s2) is float and s1 >= 0.0 and s2 >= 0.0):
+    if (
+        type(eta) is float
+        and type(gamma) is float
+        and type(eps) is float
+        and callable(grad)
+        and 0.0 <= eta < math.inf
+        and 0.0 <= gamma <= 1.0
+        and 0.0 < eps < math.inf
+        and type(x1) is float
+        and type(x2) is float
+        and type(s1) is float
+        and type(s2) is float
+        and s1 >= 0.0
+        and s2 >= 0.0
+    ):
         return  # the common case, checked in one expression (the explorer calls this a lot)
     _checks.check_real(where, "eta", eta, low=0.0)
     _checks.check_real(where, "gamma", gamma, low=0.0, high=1.0)
@@ -127,12 +156,12 @@ def _check_step(where: str, x1: Any, x2: Any, s1: Any, s2: Any, eta: Any, gamma:
     _checks.check_callable(where, "grad", grad)
     for name, value in (("x1", x1), ("x2", x2), ("s1", s1), ("s2", s2)):
         if isinstance(value, bool) or not isinstance(value, Real):
-            raise TypeError(f"{where}: {name} must be a real number, got "
-                            f"{_checks.describe(value)}")
+            raise TypeError(f"{where}: {name} must be a real number, got {_checks.describe(value)}")
     for name, value in (("s1", s1), ("s2", s2)):
         if value < 0:
-            raise ValueError(f"{where}: {name} must be >= 0 (a sum or average of squares), "
-                             f"got {value!r}")
+            raise ValueError(
+                f"{where}: {name} must be >= 0 (a sum or average of squares), got {value!r}"
+            )
 
 
 def _check_train_2d(trainer: Any, steps: Any, start: Any) -> None:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from . import _checks
 
-__all__ = ["linreg", "squared_loss", "TrainResult", "train_ch7", "train_pytorch_ch7"]
+__all__ = ["TrainResult", "linreg", "squared_loss", "train_ch7", "train_pytorch_ch7"]
 
 
 def linreg(X: Tensor, w: Tensor, b: Tensor) -> Tensor:
@@ -67,11 +67,21 @@ def train_ch7(
     Both draws come from a generator seeded with ``seed``. The full-data loss is recorded at
     the start and after every ``record_every`` examples.
     """
-    _check_training("train_ch7", optimizer_fn, hyperparams, features, labels,
-                     batch_size, num_epochs, seed, record_every)
+    _check_training(
+        "train_ch7",
+        optimizer_fn,
+        hyperparams,
+        features,
+        labels,
+        batch_size,
+        num_epochs,
+        seed,
+        record_every,
+    )
     generator = torch.Generator().manual_seed(seed)
-    w = (torch.randn(features.shape[1], 1, generator=generator, dtype=features.dtype)
-         * 0.01).requires_grad_()
+    w = (
+        torch.randn(features.shape[1], 1, generator=generator, dtype=features.dtype) * 0.01
+    ).requires_grad_()
     b = torch.zeros(1, dtype=features.dtype, requires_grad=True)
 
     def eval_loss() -> float:
@@ -110,8 +120,17 @@ def train_pytorch_ch7(
     global generator is not touched), and the loss is ``nn.MSELoss()`` halved, which equals
     the mean of :func:`squared_loss`.
     """
-    _check_training("train_pytorch_ch7", optimizer_fn, optimizer_hyperparams, features, labels,
-                     batch_size, num_epochs, seed, record_every)
+    _check_training(
+        "train_pytorch_ch7",
+        optimizer_fn,
+        optimizer_hyperparams,
+        features,
+        labels,
+        batch_size,
+        num_epochs,
+        seed,
+        record_every,
+    )
     generator = torch.Generator().manual_seed(seed)
     net = _linear_like_train_ch7(features, generator)
     optimizer = optimizer_fn(net.parameters(), **optimizer_hyperparams)
@@ -136,8 +155,9 @@ def train_pytorch_ch7(
     return result
 
 
-def _data_iter(features: Tensor, labels: Tensor, batch_size: int,
-               generator: torch.Generator) -> Iterator[tuple[Tensor, Tensor]]:
+def _data_iter(
+    features: Tensor, labels: Tensor, batch_size: int, generator: torch.Generator
+) -> Iterator[tuple[Tensor, Tensor]]:
     """Shuffled minibatches (the last one may be smaller), as ``DataLoader(shuffle=True)``."""
     for idx in torch.randperm(len(labels), generator=generator).split(batch_size):
         yield features[idx], labels[idx]
@@ -156,12 +176,21 @@ def _linear_like_train_ch7(features: Tensor, generator: torch.Generator) -> nn.L
 _MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed accepts
 
 
-def _check_training(where: str, optimizer_fn: Any, hyperparams: Any, features: Any,
-                    labels: Any, batch_size: Any, num_epochs: Any, seed: Any,
-                    record_every: Any) -> None:
+def _check_training(
+    where: str,
+    optimizer_fn: Any,
+    hyperparams: Any,
+    features: Any,
+    labels: Any,
+    batch_size: Any,
+    num_epochs: Any,
+    seed: Any,
+    record_every: Any,
+) -> None:
     _checks.check_callable(where, "optimizer_fn", optimizer_fn)
-    _checks.check_mapping(where, "optimizer_hyperparams" if "pytorch" in where else "hyperparams",
-                          hyperparams)
+    _checks.check_mapping(
+        where, "optimizer_hyperparams" if "pytorch" in where else "hyperparams", hyperparams
+    )
     _checks.check_data(where, features, labels)
     _checks.check_int(where, "batch_size", batch_size, minimum=1)
     _checks.check_int(where, "num_epochs", num_epochs, minimum=1)

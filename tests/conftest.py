@@ -7,8 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import sysconfig
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +14,16 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-COPY_IGNORE = shutil.ignore_patterns("_build", ".git", "__pycache__", ".pytest_cache",
-                                     "*.egg-info", "artifacts", ".venv", "node_modules")
+COPY_IGNORE = shutil.ignore_patterns(
+    "_build",
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    "*.egg-info",
+    "artifacts",
+    ".venv",
+    "node_modules",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,8 +77,14 @@ def build_book(root: Path) -> Build:
     """Run ``jupyter-book build`` on a project copy, importing the copy's rmsprop_lib."""
     env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1")
     jb = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run([str(jb), "build", str(root)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [str(jb), "build", str(root)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     return Build(root, proc.returncode, proc.stdout + proc.stderr)
 
 

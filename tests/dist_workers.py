@@ -43,8 +43,13 @@ TIMEOUT = datetime.timedelta(seconds=60)  # every store wait and collective give
 # Construction keywords under test for DDP and ZeroRedundancyOptimizer (default path first).
 DDP_CONFIGS = {
     "default": {"lr": 0.01},
-    "centered-momentum-wd": {"lr": 0.01, "alpha": 0.9, "centered": True, "momentum": 0.5,
-                             "weight_decay": 0.01},
+    "centered-momentum-wd": {
+        "lr": 0.01,
+        "alpha": 0.9,
+        "centered": True,
+        "momentum": 0.5,
+        "weight_decay": 0.01,
+    },
     "eps_in_sqrt": {"lr": 0.01, "eps": 1e-3, "eps_in_sqrt": True},
 }
 # Hyperparameters for sharded (DTensor) parameters: torch's test covers plain, centered, momentum.
@@ -52,8 +57,14 @@ DTENSOR_CONFIGS = {
     "plain": {"lr": 0.01},
     "centered": {"lr": 0.01, "centered": True},
     "momentum": {"lr": 0.01, "momentum": 0.9},
-    "all": {"lr": 0.01, "alpha": 0.9, "centered": True, "momentum": 0.5, "weight_decay": 0.1,
-            "maximize": True},
+    "all": {
+        "lr": 0.01,
+        "alpha": 0.9,
+        "centered": True,
+        "momentum": 0.5,
+        "weight_decay": 0.1,
+        "maximize": True,
+    },
     "eps_in_sqrt": {"lr": 0.01, "eps": 1e-3, "eps_in_sqrt": True},
 }
 # How the optimizer is constructed: torch's loop asked for explicitly, multi-tensor, default.
@@ -152,12 +163,17 @@ def layout(t) -> dict:
     from torch.distributed.tensor import DTensor
 
     if isinstance(t, DTensor):
-        return {"type": "DTensor", "placements": [str(p) for p in t.placements],
-                "local_shape": tuple(t.to_local().shape), "shape": tuple(t.shape)}
+        return {
+            "type": "DTensor",
+            "placements": [str(p) for p in t.placements],
+            "local_shape": tuple(t.to_local().shape),
+            "shape": tuple(t.shape),
+        }
     return {"type": type(t).__name__, "shape": tuple(t.shape)}
 
 
 # --- scenarios (run in every rank) -------------------------------------------------------
+
 
 def _ddp(rank: int, out: Path) -> dict:
     from torch.nn.parallel import DistributedDataParallel as DDP
@@ -195,9 +211,12 @@ def _zero(rank: int, out: Path) -> dict:
         owned = sum(len(g["params"]) for g in opt.optim.param_groups)
         opt.consolidate_state_dict(to=0)
         consolidated = opt.state_dict() if rank == 0 else None
-        results[name] = {**snapshot(model.module, None), "owned": owned,
-                         "consolidated": consolidated,
-                         "names": [n for n, _ in model.module.named_parameters()]}
+        results[name] = {
+            **snapshot(model.module, None),
+            "owned": owned,
+            "consolidated": consolidated,
+            "names": [n for n, _ in model.module.named_parameters()],
+        }
     return results
 
 
@@ -219,9 +238,13 @@ def _fsdp(rank: int, out: Path) -> dict:
             opt.zero_grad()
             mse(model, x.chunk(WORLD)[rank], y.chunk(WORLD)[rank]).backward()
             opt.step()
-        results[name] = {**snapshot(model, opt),
-                         "layouts": {n: {k: layout(v) for k, v in opt.state[p].items()}
-                                     for n, p in model.named_parameters()}}
+        results[name] = {
+            **snapshot(model, opt),
+            "layouts": {
+                n: {k: layout(v) for k, v in opt.state[p].items()}
+                for n, p in model.named_parameters()
+            },
+        }
     return results
 
 
@@ -249,8 +272,7 @@ def _set_sharded_grads(model: Holder, step: int, mesh) -> None:
 
 def _dtensor(variant: str):
     def run(rank: int, out: Path) -> dict:
-        from torch.distributed.tensor import Replicate, Shard, distribute_module, \
-            distribute_tensor
+        from torch.distributed.tensor import Replicate, Shard, distribute_module, distribute_tensor
 
         from rmsprop_lib import RMSprop
 
@@ -263,16 +285,17 @@ def _dtensor(variant: str):
                 _set_sharded_grads(model, step, mesh)
                 opt.step()
             synthetic[name] = snapshot(model, opt)
-            layouts[name] = {n: {k: layout(v) for k, v in opt.state[p].items()}
-                             for n, p in model.named_parameters()}
+            layouts[name] = {
+                n: {k: layout(v) for k, v in opt.state[p].items()}
+                for n, p in model.named_parameters()
+            }
 
         # torch's test_RMSprop_1d_sharding: an MLP whose Linear weights and biases are Shard(0).
         def shard_fn(mod_name, module, device_mesh):
             if isinstance(module, nn.Linear):
                 for pname, param in list(module.named_parameters()):
                     dist_param = nn.Parameter(distribute_tensor(param, device_mesh, [Shard(0)]))
-                    dist_param.register_hook(
-                        lambda grad: grad.redistribute(placements=[Shard(0)]))
+                    dist_param.register_hook(lambda grad: grad.redistribute(placements=[Shard(0)]))
                     module.register_parameter(pname, dist_param)
 
         def input_fn(module, inputs, device_mesh):
@@ -329,14 +352,21 @@ def _dcp(rank: int, out: Path) -> dict:
     dcp.load(loaded, checkpoint_id=str(ckpt))
     set_state_dict(model, opt, model_state_dict=loaded["model"], optim_state_dict=loaded["optim"])
     after_load = snapshot(model, opt)
-    layouts = {n: {k: layout(v) for k, v in opt.state[p].items()}
-               for n, p in model.named_parameters()}
+    layouts = {
+        n: {k: layout(v) for k, v in opt.state[p].items()} for n, p in model.named_parameters()
+    }
     for step in range(DCP_SPLIT, STEPS):
         _set_sharded_grads(model, step, mesh)
         opt.step()
     resumed = snapshot(model, opt)
-    return {"at_save": at_save, "uninterrupted": uninterrupted, "before_load": before_load,
-            "after_load": after_load, "resumed": resumed, "layouts": layouts}
+    return {
+        "at_save": at_save,
+        "uninterrupted": uninterrupted,
+        "before_load": before_load,
+        "after_load": after_load,
+        "resumed": resumed,
+        "layouts": layouts,
+    }
 
 
 def _fused_dtensor(rank: int, out: Path) -> dict:
@@ -351,8 +381,11 @@ def _fused_dtensor(rank: int, out: Path) -> dict:
         try:
             opt = RMSprop(model.parameters(), **DTENSOR_CONFIGS[name], fused=True)
         except Exception as exc:  # recorded, judged by the test
-            outcome = {"raised": type(exc).__name__, "message": str(exc),
-                       "is_fused_unavailable": isinstance(exc, FusedUnavailableError)}
+            outcome = {
+                "raised": type(exc).__name__,
+                "message": str(exc),
+                "is_fused_unavailable": isinstance(exc, FusedUnavailableError),
+            }
         else:  # constructed after all: see what its steps do (a crash is reported too)
             for step in range(STEPS):
                 _set_sharded_grads(model, step, mesh)
@@ -375,6 +408,7 @@ SCENARIOS = {
 
 # --- the process ------------------------------------------------------------------------
 
+
 def _save(obj, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
@@ -395,13 +429,25 @@ def main(argv: list[str]) -> int:
 
     import torch.distributed as dist
 
-    print(f"rank {args.rank}: started in {time.perf_counter() - STARTED:.1f} s", file=sys.stderr, flush=True)
+    print(
+        f"rank {args.rank}: started in {time.perf_counter() - STARTED:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     torch.set_num_threads(1)
-    store = dist.TCPStore("127.0.0.1", args.port, args.world, is_master=args.rank == 0,
-                          timeout=TIMEOUT, master_listen_fd=args.listen_fd)
-    dist.init_process_group("gloo", store=store, rank=args.rank, world_size=args.world,
-                            timeout=TIMEOUT)
+    store = dist.TCPStore(
+        "127.0.0.1",
+        args.port,
+        args.world,
+        is_master=args.rank == 0,
+        timeout=TIMEOUT,
+        master_listen_fd=args.listen_fd,
+    )
+    dist.init_process_group(
+        "gloo", store=store, rank=args.rank, world_size=args.world, timeout=TIMEOUT
+    )
     for name in args.scenarios:
+
         def marker(kind: str, name: str = name) -> Path:
             return args.out / f"{name}.rank{args.rank}.{kind}"
 
@@ -410,8 +456,11 @@ def main(argv: list[str]) -> int:
         try:
             result = SCENARIOS[name](args.rank, args.out)
             _save(result, marker("pt"))
-            print(f"rank {args.rank}: {name} done in {time.perf_counter() - start:.1f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"rank {args.rank}: {name} done in {time.perf_counter() - start:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
         except BaseException:
             marker("error").write_text(traceback.format_exc())
             sys.stdout.flush()

@@ -9,20 +9,32 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))  # the scripts import their helpers as top-level modules
+sys.path.insert(
+    0, str(ROOT / "benchmarks")
+)  # the scripts import their helpers as top-level modules
 
 import optimizer_step  # noqa: E402
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          check=True, timeout=600).stdout
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=600
+    ).stdout
 
 
 def test_optimizer_step_benchmark_writes_every_row(tmp_path):
     out = tmp_path / "results.json"
-    printed = _run("benchmarks/optimizer_step.py", "--sizes", "2e5", "--models", "1000x16",
-                   "--reps", "2", "--out", str(out))
+    printed = _run(
+        "benchmarks/optimizer_step.py",
+        "--sizes",
+        "2e5",
+        "--models",
+        "1000x16",
+        "--reps",
+        "2",
+        "--out",
+        str(out),
+    )
     results = json.loads(out.read_text())
     assert {"cpu", "cores", "torch", "date"} <= results["machine"].keys()
     assert set(results["kernel_build"]) == {"cached", "openmp", "seconds"}  # no path of the machine
@@ -31,12 +43,22 @@ def test_optimizer_step_benchmark_writes_every_row(tmp_path):
         for config in ("plain", "centered+momentum"):
             rows = [r for r in results["rows"] if r["config"] == config and r["case"] == case]
             assert {r["implementation"] for r in rows} == names
-            assert all(r["size"] == size and r["tensors"] == tensors and r["ms_per_step"] > 0
-                       and r["floor_ms"] > 0 for r in rows)
+            assert all(
+                r["size"] == size
+                and r["tensors"] == tensors
+                and r["ms_per_step"] > 0
+                and r["floor_ms"] > 0
+                for r in rows
+            )
             default = next(r for r in rows if r["implementation"] == "torch default")
             foreach = next(r for r in rows if r["implementation"] == "torch foreach")
-            assert default["speedup_vs_torch_default"] == 1.0 and foreach["ratio_to_torch_foreach"] == 1.0
-            assert all(r["us_per_tensor"] == pytest.approx(r["ms_per_step"] * 1e3 / tensors) for r in rows)
+            assert (
+                default["speedup_vs_torch_default"] == 1.0
+                and foreach["ratio_to_torch_foreach"] == 1.0
+            )
+            assert all(
+                r["us_per_tensor"] == pytest.approx(r["ms_per_step"] * 1e3 / tensors) for r in rows
+            )
     assert "ours fused" in printed and f"wrote {out}" in printed
 
 
@@ -48,19 +70,39 @@ def test_the_resnet50_case_has_its_161_parameter_shapes_and_25_6m_values():
 
 
 def _row(case, tensors, size, config, implementation, ms, **extra):
-    return {"case": case, "tensors": tensors, "size": size, "config": config,
-            "implementation": implementation, "ms_per_step": ms, "extra_memory_mb": extra.get("mb", 0.0),
-            "ratio_to_torch_foreach": extra.get("foreach", 1.0), "ratio_to_floor": extra.get("floor", 1.0),
-            "us_per_tensor": extra.get("us", 1.0)}
+    return {
+        "case": case,
+        "tensors": tensors,
+        "size": size,
+        "config": config,
+        "implementation": implementation,
+        "ms_per_step": ms,
+        "extra_memory_mb": extra.get("mb", 0.0),
+        "ratio_to_torch_foreach": extra.get("foreach", 1.0),
+        "ratio_to_floor": extra.get("floor", 1.0),
+        "us_per_tensor": extra.get("us", 1.0),
+    }
 
 
 def test_optimizer_step_table_renders_one_row_per_case_and_configuration():
     names = ["torch default", "torch foreach", "ours loop", "ours foreach", "ours fused"]
-    rows = [_row("25000000", 1, 25_000_000, "plain", name, ms, mb=95.4 if name == "torch default" else 0.2)
-            for name, ms in zip(names, [104.0, 108.25, 103.0, 101.0, 21.5])]
+    rows = [
+        _row(
+            "25000000",
+            1,
+            25_000_000,
+            "plain",
+            name,
+            ms,
+            mb=95.4 if name == "torch default" else 0.2,
+        )
+        for name, ms in zip(names, [104.0, 108.25, 103.0, 101.0, 21.5])
+    ]
     rows[-1].update(ratio_to_torch_foreach=0.19861, ratio_to_floor=1.1749, us_per_tensor=21500.0)
-    rows += [_row("1000x16", 1000, 16000, "centered+momentum", name, ms) for name, ms in
-             zip(names, [20.0, 12.5, 19.0, 13.0, 4.25])]
+    rows += [
+        _row("1000x16", 1000, 16000, "centered+momentum", name, ms)
+        for name, ms in zip(names, [20.0, 12.5, 19.0, 13.0, 4.25])
+    ]
     rows[-1].update(ratio_to_torch_foreach=0.34, ratio_to_floor=300.0, us_per_tensor=4.25)
     rows += [_row("resnet50", 161, 25_557_032, "plain", name, 30.0) for name in names]
     table = optimizer_step.optimizer_step_table({"rows": rows})
@@ -76,15 +118,23 @@ def test_optimizer_step_table_renders_one_row_per_case_and_configuration():
 
 
 def test_machine_line_says_where_and_when():
-    results = {"reps": 15, "machine": {"cpu": "AMD EPYC", "cores": 2, "torch": "2.13.0+cpu", "date": "2026-11-26"}}
-    assert optimizer_step.machine_line(results) == \
-        "机器：AMD EPYC，2 核；PyTorch 2.13.0+cpu；测于 2026-11-26，每项重复 15 次"
+    results = {
+        "reps": 15,
+        "machine": {"cpu": "AMD EPYC", "cores": 2, "torch": "2.13.0+cpu", "date": "2026-11-26"},
+    }
+    assert (
+        optimizer_step.machine_line(results)
+        == "机器：AMD EPYC，2 核；PyTorch 2.13.0+cpu；测于 2026-11-26，每项重复 15 次"
+    )
 
 
 def test_optimizer_step_table_names_a_missing_implementation():
     rows = [_row("1000x16", 1000, 16000, "plain", "torch default", 1.0)]
-    with pytest.raises(ValueError, match=r"^results file: case 'plain' lacks the implementations "
-                                         r"\['torch foreach', 'ours loop', 'ours foreach', 'ours fused'\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^results file: case 'plain' lacks the implementations "
+        r"\['torch foreach', 'ours loop', 'ours foreach', 'ours fused'\]$",
+    ):
         optimizer_step.optimizer_step_table({"rows": rows})
 
 
@@ -96,7 +146,13 @@ def test_training_loop_benchmark_compares_with_the_original_loop():
 def test_committed_results_cover_the_cases_the_issue_asks_for_and_name_no_path():
     text = (ROOT / "benchmarks" / "results" / "optimizer_step.json").read_text()
     results = json.loads(text)
-    assert {r["case"] for r in results["rows"]} == {"1000000", "10000000", "25000000", "1000x16", "resnet50"}
+    assert {r["case"] for r in results["rows"]} == {
+        "1000000",
+        "10000000",
+        "25000000",
+        "1000x16",
+        "resnet50",
+    }
     assert {r["size"] for r in results["rows"] if r["case"] == "resnet50"} == {25_557_032}
     assert set(results["kernel_build"]) <= {"cached", "openmp", "seconds"}
     for fragment in ("/root", "/home", "/tmp", ".cache", ".venv", "site-packages", "/usr"):

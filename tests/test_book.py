@@ -27,15 +27,19 @@ def outputs(soup):
 
 
 def test_build_prints_no_warning_and_executes_the_chapter(built_book):
-    assert not re.search(r"WARNING|Warning:|warnings?\.", built_book.output), built_book.output[-3000:]
+    assert not re.search(r"WARNING|Warning:|warnings?\.", built_book.output), built_book.output[
+        -3000:
+    ]
     assert built_book.executed() == 2  # the chapter and the performance appendix
     assert "build succeeded" in built_book.output
 
 
 def test_equations_are_labelled_and_numbered(built_book):
     soup = page(built_book)
-    for label, number, tex in [("eq-rmsprop-state", "(1)", r"\boldsymbol{s}_t \leftarrow \gamma"),
-                               ("eq-rmsprop-update", "(2)", r"\sqrt{\boldsymbol{s}_t + \epsilon}")]:
+    for label, number, tex in [
+        ("eq-rmsprop-state", "(1)", r"\boldsymbol{s}_t \leftarrow \gamma"),
+        ("eq-rmsprop-update", "(2)", r"\sqrt{\boldsymbol{s}_t + \epsilon}"),
+    ]:
         block = soup.find(id=f"equation-{label}")
         assert block is not None, label
         assert number in block.get_text() and tex in block.get_text()
@@ -65,8 +69,9 @@ def test_eps_placement_comparison_is_exact_for_torch_and_rounding_for_the_scratc
     text = "\n".join(outputs(page(built_book)))
     assert "ε 在根号外时与 torch.optim.RMSprop 逐位相同： True" in text
     # The chapter's formula differs from the library's fused multiply-add by rounding only.
-    found = re.search(r"eps_in_sqrt=True 与从零实现最大相差 (\S+)，只有 ε 位置造成的差别（(\S+)）的 1/(\d+)",
-                      text)
+    found = re.search(
+        r"eps_in_sqrt=True 与从零实现最大相差 (\S+)，只有 ε 位置造成的差别（(\S+)）的 1/(\d+)", text
+    )
     assert found, text
     rounding, gap, ratio = float(found[1]), float(found[2]), int(found[3])
     assert 0 < rounding < 1e-6 and ratio >= 10 and gap > 10 * rounding
@@ -77,14 +82,23 @@ def test_prose_numbers_come_from_the_executed_cells(built_book):
     prose = re.sub(r"\s+", " ", soup.select_one("main").get_text())
     # The chapter's published value (x1 = -0.01059867...), glued into the prose from the cell.
     assert "20 步之后 \\(x_1\\) 约为 -0.010599，" in prose
-    final = [o for o in outputs(soup) if o.startswith("loss:")][0].split(",")[0].split()[1]
+    final = next(o for o in outputs(soup) if o.startswith("loss:")).split(",")[0].split()[1]
     assert f"最终约为 {final}" in prose
 
 
 def test_shown_code_is_the_library_source(built_book):
-    blocks = [pre.get_text() for pre in page(built_book).select("div.highlight-python pre, div.highlight-default pre")]
-    for fn in (rmsprop_lib.rmsprop_2d, rmsprop_lib.train_2d, rmsprop_lib.rmsprop, rmsprop_lib.train_ch7,
-               rmsprop_lib.init_rmsprop_states, rmsprop_lib.get_data_ch7):
+    blocks = [
+        pre.get_text()
+        for pre in page(built_book).select("div.highlight-python pre, div.highlight-default pre")
+    ]
+    for fn in (
+        rmsprop_lib.rmsprop_2d,
+        rmsprop_lib.train_2d,
+        rmsprop_lib.rmsprop,
+        rmsprop_lib.train_ch7,
+        rmsprop_lib.init_rmsprop_states,
+        rmsprop_lib.get_data_ch7,
+    ):
         source = inspect.getsource(fn).strip()
         assert any(block.strip() == source for block in blocks), fn.__name__
 
@@ -128,15 +142,19 @@ def test_api_page_documents_the_optimizer_with_math(built_book):
 def test_executed_notebook_is_published_and_linked(built_book):
     path = built_book.html / "_sources" / "book" / "rmsprop.ipynb"
     notebook = json.loads(path.read_text(encoding="utf-8"))
-    texts = ["".join(o.get("text", "")) for c in notebook["cells"] if c["cell_type"] == "code"
-             for o in c.get("outputs", [])]
+    texts = [
+        "".join(o.get("text", ""))
+        for c in notebook["cells"]
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+    ]
     assert any("epoch 20, x1 -0.010599" in t for t in texts)
     assert page(built_book).select_one('a[href$="_sources/book/rmsprop.ipynb"]') is not None
 
 
 def test_chinese_search_index_has_the_chapter_terms(built_book):
     text = (built_book.html / "searchindex.js").read_text(encoding="utf-8")
-    index = json.loads(text[text.index("(") + 1:text.rindex(")")])
+    index = json.loads(text[text.index("(") + 1 : text.rindex(")")])
     chapter = index["docnames"].index("book/rmsprop")
     for term in ("学习率", "指数加权移动平均", "均方根"):
         docs = index["terms"][term]
@@ -148,7 +166,10 @@ def assert_image_decodes(build, src):
     assert path.is_file(), src
     if path.suffix == ".svg":
         root = ET.parse(path).getroot()
-        assert root.tag.endswith("svg") and len(list(root.iter("{http://www.w3.org/2000/svg}path"))) > 10
+        assert (
+            root.tag.endswith("svg")
+            and len(list(root.iter("{http://www.w3.org/2000/svg}path"))) > 10
+        )
     else:
         from PIL import Image
 
@@ -159,27 +180,41 @@ def assert_image_decodes(build, src):
 def test_pages_load_no_script_or_style_from_outside_the_site(built_book):
     for name in ("book/index", "book/rmsprop", "book/api"):
         soup = page(built_book, name)
-        external = [tag.get("src") or tag.get("href") for tag in soup.select("script[src], link[rel=stylesheet]")
-                    if (tag.get("src") or tag.get("href") or "").startswith(("http:", "https:", "//"))]
-        inline = [s.get_text() for s in soup.select("script:not([src])") if "https://" in s.get_text()]
+        external = [
+            tag.get("src") or tag.get("href")
+            for tag in soup.select("script[src], link[rel=stylesheet]")
+            if (tag.get("src") or tag.get("href") or "").startswith(("http:", "https:", "//"))
+        ]
+        inline = [
+            s.get_text() for s in soup.select("script:not([src])") if "https://" in s.get_text()
+        ]
         assert external == [] and inline == [], (name, external, inline)
 
 
 def test_performance_page_renders_the_benchmark_table_from_the_results_file(built_book):
-    results = json.loads((built_book.root / "benchmarks" / "results" / "optimizer_step.json").read_text())
+    results = json.loads(
+        (built_book.root / "benchmarks" / "results" / "optimizer_step.json").read_text()
+    )
     soup = page(built_book, "book/performance")
     text = "\n".join(outputs(soup))
     assert f"机器：{results['machine']['cpu']}" in text
-    tables = [t for t in soup.select("div.cell_output table") if "fused÷torch foreach" in t.get_text()]
+    tables = [
+        t for t in soup.select("div.cell_output table") if "fused÷torch foreach" in t.get_text()
+    ]
     assert len(tables) == 1
     rows = tables[0].select("tbody tr")
     expected = {(r["case"], r["config"]) for r in results["rows"]}
     assert len(rows) == len(expected)
-    fused = {(r["tensors"], r["size"], r["config"]): r for r in results["rows"]
-             if r["implementation"] == "ours fused"}
+    fused = {
+        (r["tensors"], r["size"], r["config"]): r
+        for r in results["rows"]
+        if r["implementation"] == "ours fused"
+    }
     for row in rows:
         cells = [td.get_text().strip() for td in row.find_all("td")]
-        size = {"1000×16": 16_000, "ResNet-50": 25_557_032}.get(cells[0]) or int(float(cells[0].rstrip("M")) * 1e6)
+        size = {"1000×16": 16_000, "ResNet-50": 25_557_032}.get(cells[0]) or int(
+            float(cells[0].rstrip("M")) * 1e6
+        )
         key = (int(cells[1]), size, cells[2])
         assert cells[7] == f"{fused[key]['ms_per_step']:.2f}"
         assert cells[8] == f"{fused[key]['ratio_to_torch_foreach']:.2f}×"
@@ -193,23 +228,36 @@ def test_a_figure_with_glyphs_its_font_lacks_fails_the_build(tmp_path):
         "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
         "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
         "# RMSProp算法\n\n```{code-cell} ipython3\nimport matplotlib.pyplot as plt\n"
-        "fig, ax = plt.subplots()\nax.set_title(\"学习率\")\nfig.canvas.draw()\n```\n",
-        encoding="utf-8")
+        'fig, ax = plt.subplots()\nax.set_title("学习率")\nfig.canvas.draw()\n```\n',
+        encoding="utf-8",
+    )
     build = build_book(root)
     assert build.returncode != 0
-    assert re.search(r"book/rmsprop\.md:\d+: WARNING: stderr was found in the cell outputs", build.output)
-    executed = (root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb").read_text(encoding="utf-8")
+    assert re.search(
+        r"book/rmsprop\.md:\d+: WARNING: stderr was found in the cell outputs", build.output
+    )
+    executed = (root / "_build" / "jupyter_execute" / "book" / "rmsprop.ipynb").read_text(
+        encoding="utf-8"
+    )
     assert "missing from font" in executed
 
 
 def test_performance_page_shows_the_book_build_figures_from_their_results_file(built_book):
-    results = json.loads((built_book.root / "benchmarks" / "results" / "book_build.json").read_text())
+    results = json.loads(
+        (built_book.root / "benchmarks" / "results" / "book_build.json").read_text()
+    )
     soup = page(built_book, "book/performance")
     tables = [t for t in soup.select("div.cell_output table") if "本书冷构建" in t.get_text()]
     assert len(tables) == 1
-    rows = {tr.find_all("td")[0].get_text().strip(): [td.get_text().strip() for td in tr.find_all("td")[1:]]
-            for tr in tables[0].select("tbody tr")}
+    rows = {
+        tr.find_all("td")[0].get_text().strip(): [
+            td.get_text().strip() for td in tr.find_all("td")[1:]
+        ]
+        for tr in tables[0].select("tbody tr")
+    }
     assert rows["本书冷构建"] == [f"{results['cold_s']:.1f}", str(results["cold_executed"])]
-    assert rows["改动一句正文后重新构建"] == [f"{results['prose_edit_s']:.1f}",
-                                          str(results["prose_edit_executed"])]
+    assert rows["改动一句正文后重新构建"] == [
+        f"{results['prose_edit_s']:.1f}",
+        str(results["prose_edit_executed"]),
+    ]
     assert f"冷构建 ÷ 下限 = {results['cold_vs_floor']:.2f}×" in soup.get_text()

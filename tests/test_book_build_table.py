@@ -8,19 +8,31 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from book_build import book_build_table  # noqa: E402
+from book_build import book_build_table
 
 RESULTS = {
-    "baseline_cold_s": 6.04, "chapter_execution_s": 14.96, "floor_s": 21.0,
-    "cold_s": 23.14, "cold_executed": 2, "rebuild_s": 2.5, "rebuild_executed": 0,
-    "prose_edit_s": 3.26, "prose_edit_executed": 0,
-    "cold_vs_floor": 1.1019, "cold_target": 1.2, "prose_vs_rebuild": 1.304, "prose_target": 1.5,
+    "baseline_cold_s": 6.04,
+    "chapter_execution_s": 14.96,
+    "floor_s": 21.0,
+    "cold_s": 23.14,
+    "cold_executed": 2,
+    "rebuild_s": 2.5,
+    "rebuild_executed": 0,
+    "prose_edit_s": 3.26,
+    "prose_edit_executed": 0,
+    "cold_vs_floor": 1.1019,
+    "cold_target": 1.2,
+    "prose_vs_rebuild": 1.304,
+    "prose_target": 1.5,
 }
 
 
 def test_one_row_per_build_with_seconds_and_executed_notebooks():
     table = book_build_table(RESULTS)
-    assert table.splitlines()[:2] == ["| 构建 | 用时（秒） | 执行的笔记本 |", "| --- | ---: | ---: |"]
+    assert table.splitlines()[:2] == [
+        "| 构建 | 用时（秒） | 执行的笔记本 |",
+        "| --- | ---: | ---: |",
+    ]
     assert "| 只含 `import torch` 一个单元的基准书，冷构建 | 6.0 | — |" in table
     assert "| 下限：以上两项之和 | 21.0 | — |" in table
     assert "| 本书冷构建 | 23.1 | 2 |" in table
@@ -28,7 +40,8 @@ def test_one_row_per_build_with_seconds_and_executed_notebooks():
     assert "| 改动一句正文后重新构建 | 3.3 | 0 |" in table
     assert table.count("\n| ") == 7
     assert table.rstrip().endswith(
-        "冷构建 ÷ 下限 = 1.10×（目标 ≤ 1.2×）；改动正文后重新构建 ÷ 无改动重新构建 = 1.30×（目标 ≤ 1.5×）")
+        "冷构建 ÷ 下限 = 1.10×（目标 ≤ 1.2×）；改动正文后重新构建 ÷ 无改动重新构建 = 1.30×（目标 ≤ 1.5×）"
+    )
 
 
 def test_missing_figures_are_named():

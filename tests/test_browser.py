@@ -20,8 +20,15 @@ from rmsprop_lib import adagrad_2d, f_2d, rmsprop_2d, train_2d
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _chromium() -> str:
@@ -67,16 +74,21 @@ class Reader:
 
     def __init__(self, browser, site, color_scheme="light", viewport=(1280, 900), **options):
         self.site = site
-        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                           color_scheme=color_scheme, accept_downloads=True,
-                                           **options)
+        self.context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]},
+            color_scheme=color_scheme,
+            accept_downloads=True,
+            **options,
+        )
         self.page = self.context.new_page()
         self.requests, self.console_errors, self.failures = [], [], []
         self.context.route("**/*", self._route)
         self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
         self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
         self.page.on("requestfailed", lambda r: self.failures.append(r.url))
-        self.page.on("response", lambda r: r.status >= 400 and self.failures.append(f"{r.status} {r.url}"))
+        self.page.on(
+            "response", lambda r: r.status >= 400 and self.failures.append(f"{r.status} {r.url}")
+        )
 
     def _route(self, route):
         url = route.request.url
@@ -89,13 +101,18 @@ class Reader:
     def open(self, path):
         self.page.goto(f"{self.site}/{path}", wait_until="load")
         if self.page.evaluate("!!document.querySelector('script[src*=\"mathjax\"]')"):
-            self.page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+            self.page.wait_for_function(
+                "window.MathJax && MathJax.startup && MathJax.startup.promise"
+            )
             self.page.evaluate("MathJax.startup.promise")
         return self.page
 
     def outside(self):
-        return [u for u in self.requests
-                if urlparse(u).hostname != "127.0.0.1" and not u.startswith(("data:", "blob:"))]
+        return [
+            u
+            for u in self.requests
+            if urlparse(u).hostname != "127.0.0.1" and not u.startswith(("data:", "blob:"))
+        ]
 
     def close(self):
         self.context.close()
@@ -108,8 +125,7 @@ def reader(browser, site):
     reader.close()
 
 
-PAGES = ["book/index.html", "book/rmsprop.html", "book/api.html",
-         "book/performance.html"]
+PAGES = ["book/index.html", "book/rmsprop.html", "book/api.html", "book/performance.html"]
 
 
 def test_site_root_redirects_to_the_book(reader):
@@ -127,8 +143,10 @@ def test_every_page_loads_offline_without_errors(reader, path):
     assert reader.console_errors == []
 
 
-@pytest.mark.parametrize("path, at_least", [("book/rmsprop.html", 30), ("book/api.html", 3),
-                                             ("book/performance.html", 3)])
+@pytest.mark.parametrize(
+    "path, at_least",
+    [("book/rmsprop.html", 30), ("book/api.html", 3), ("book/performance.html", 3)],
+)
 def test_every_equation_is_typeset_by_mathjax(reader, path, at_least):
     page = reader.open(path)
     counts = page.evaluate("""() => ({
@@ -159,7 +177,9 @@ def test_search_for_xuexilv_lists_the_chapter(reader):
     page = reader.open("search.html?q=学习率")
     page.wait_for_selector("#search-results ul.search li a", timeout=20000)
     links = page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
-    assert any(link.endswith("book/rmsprop.html") or "book/rmsprop.html#" in link for link in links), links
+    assert any(
+        link.endswith("book/rmsprop.html") or "book/rmsprop.html#" in link for link in links
+    ), links
     assert reader.outside() == []
 
 
@@ -195,13 +215,18 @@ def test_figures_stay_legible_in_dark_mode(browser, site):
     try:
         page = reader.open("book/rmsprop.html")
         page.evaluate("document.documentElement.dataset.theme = 'dark'")
-        assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
+        assert (
+            page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(255, 255, 255)"
+        )
         backgrounds = page.evaluate(
-            "[...document.querySelectorAll('figure img')].map(i => getComputedStyle(i).backgroundColor)")
+            "[...document.querySelectorAll('figure img')].map(i => getComputedStyle(i).backgroundColor)"
+        )
         # The figures' dark strokes stay on a light plate (the theme's dark-mode rule).
         assert backgrounds
         for color in backgrounds:
-            r, g, b = (int(v) for v in color[color.index("(") + 1:color.index(")")].split(",")[:3])
+            r, g, b = (
+                int(v) for v in color[color.index("(") + 1 : color.index(")")].split(",")[:3]
+            )
             assert 0.2126 * r + 0.7152 * g + 0.0722 * b > 180, color
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "rmsprop-dark.png"), full_page=True)
@@ -223,8 +248,10 @@ def test_full_page_screenshot_artifact(reader):
 
 # --- the η/γ explorer: what it shows is train_2d, computed here ------------------------------
 
-READOUT = re.compile(r"^(RMSProp|AdaGrad)（η = (\d\.\d\d)(?:，γ = (\d\.\d\d))?）走 20 步后到达 "
-                     r"\(x1, x2\) = \((-?\d+\.\d{6}), (-?\d+\.\d{6})\)，此处 f\(x\) = (\S+)。$")
+READOUT = re.compile(
+    r"^(RMSProp|AdaGrad)（η = (\d\.\d\d)(?:，γ = (\d\.\d\d))?）走 20 步后到达 "
+    r"\(x1, x2\) = \((-?\d+\.\d{6}), (-?\d+\.\d{6})\)，此处 f\(x\) = (\S+)。$"
+)
 DRAWN_WINDOW = ((-6.0, 6.0), (-3.0, 3.0))  # the part of the plane the explorer draws
 
 
@@ -254,8 +281,10 @@ def _assert_explorer_shows_train_2d(root):
     x1, x2 = points[-1]
     assert abs(float(x1_text) - x1) <= 5e-7 and abs(float(x2_text) - x2) <= 5e-7, (text, x1, x2)
     assert float(f_text) == pytest.approx(f_2d(x1, x2), rel=5e-3)
-    drawn = [tuple(map(float, pair.split(",")))
-             for pair in root.locator("svg polyline.path").get_attribute("points").split()]
+    drawn = [
+        tuple(map(float, pair.split(",")))
+        for pair in root.locator("svg polyline.path").get_attribute("points").split()
+    ]
     assert len(drawn) == 21
     assert max(max(abs(a - c), abs(b - d)) for (a, b), (c, d) in zip(drawn, points)) <= 0.005 + 1e-9
     end = root.locator("svg circle.end")
@@ -312,16 +341,20 @@ def test_explorer_without_javascript_is_the_static_figure(browser, site):
         assert root.locator("svg").get_attribute("role") == "img"
         points = root.locator("svg polyline.path").get_attribute("points").split()
         chapter = train_2d(partial(rmsprop_2d, eta=0.4, gamma=0.9), steps=20).points
-        assert [tuple(map(float, p.split(","))) for p in points] == \
-            [(round(a, 2) + 0.0, round(b, 2) + 0.0) for a, b in chapter]
-        assert "(x1, x2) = (-0.010599, 0.000000)" in root.locator(".rmsprop-explorer-readout").inner_text()
+        assert [tuple(map(float, p.split(","))) for p in points] == [
+            (round(a, 2) + 0.0, round(b, 2) + 0.0) for a, b in chapter
+        ]
+        assert (
+            "(x1, x2) = (-0.010599, 0.000000)"
+            in root.locator(".rmsprop-explorer-readout").inner_text()
+        )
         assert reader.outside() == []
     finally:
         reader.close()
 
 
 def _luminance(color: str) -> float:
-    r, g, b = (int(float(v)) for v in color[color.index("(") + 1:color.index(")")].split(",")[:3])
+    r, g, b = (int(float(v)) for v in color[color.index("(") + 1 : color.index(")")].split(",")[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
@@ -399,14 +432,18 @@ def test_pages_fit_a_390px_phone(browser, site, path):
 
 # --- accessibility: axe-core, figure text alternatives, Chinese labels ---------------------------
 
+
 @pytest.mark.parametrize("path", PAGES)
 def test_axe_finds_no_serious_or_critical_violation(reader, path):
     from axe_playwright_python.sync_playwright import Axe
 
     page = reader.open(path)
     results = Axe().run(page)
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-           for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    bad = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == []
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert reader.outside() == []
@@ -425,21 +462,60 @@ def test_every_figure_image_has_its_caption_as_text_alternative(reader):
     assert alts["fig-rmsprop-trace"].startswith("RMSProp（η=0.4，γ=0.9）在 f(x) = 0.1x₁² + 2x₂² 上")
 
 
-ENGLISH_UI = ["Show code cell", "Hide code cell", "Toggle hidden content", "Click to show",
-              "Click to hide", "Contents", "Skip to main content", "Copy", "Copied!",
-              "Copy to clipboard", "Failed to copy", "Toggle navigation", "Toggle primary sidebar",
-              "Toggle secondary sidebar", "Search this book", "Search", "Color mode",
-              "System Settings", "Light", "Dark", "Link to this heading", "Link to this equation",
-              "Link to this image", "Link to this table", "Link to this code", "Main",
-              "Breadcrumb", "Home", "Download this page", "Fullscreen mode", "On this page",
-              "previous page", "next page", "Previous", "Next", "Print to PDF", "Back to top",
-              "Section Navigation", "Site navigation", "Expand Sidebar", "Collapse Sidebar",
-              "Edit this page", "Last updated", "By", "Launch", "Initializing"]
+ENGLISH_UI = [
+    "Show code cell",
+    "Hide code cell",
+    "Toggle hidden content",
+    "Click to show",
+    "Click to hide",
+    "Contents",
+    "Skip to main content",
+    "Copy",
+    "Copied!",
+    "Copy to clipboard",
+    "Failed to copy",
+    "Toggle navigation",
+    "Toggle primary sidebar",
+    "Toggle secondary sidebar",
+    "Search this book",
+    "Search",
+    "Color mode",
+    "System Settings",
+    "Light",
+    "Dark",
+    "Link to this heading",
+    "Link to this equation",
+    "Link to this image",
+    "Link to this table",
+    "Link to this code",
+    "Main",
+    "Breadcrumb",
+    "Home",
+    "Download this page",
+    "Fullscreen mode",
+    "On this page",
+    "previous page",
+    "next page",
+    "Previous",
+    "Next",
+    "Print to PDF",
+    "Back to top",
+    "Section Navigation",
+    "Site navigation",
+    "Expand Sidebar",
+    "Collapse Sidebar",
+    "Edit this page",
+    "Last updated",
+    "By",
+    "Launch",
+    "Initializing",
+]
 # (Key names such as the search shortcut "Ctrl" + "K" are not labels and stay as they are.)
 
 
 def _english_ui(page) -> list:
-    found = page.evaluate("""words => {
+    found = page.evaluate(
+        """words => {
         const hits = [], attrs = ['aria-label', 'title', 'placeholder', 'alt', 'data-tooltip',
             'data-bs-title', 'data-bs-original-title', 'data-toggle-hint', 'aria-description'];
         const has = s => words.filter(w => new RegExp('(^|[^A-Za-z])' +
@@ -456,7 +532,9 @@ def _english_ui(page) -> list:
                 '.bd-sidebar-secondary, .bd-footer, .prev-next-area, .header-article, .skip-link')) {
             const t = e.innerText || ''; if (!prose(e)) for (const w of has(t)) hits.push(['text', w, t.slice(0, 60)]);
         }
-        return hits; }""", ENGLISH_UI)
+        return hits; }""",
+        ENGLISH_UI,
+    )
     return sorted({tuple(hit) for hit in found})
 
 
@@ -471,9 +549,12 @@ def test_no_english_ui_string_on_the_chapter_page(browser, site):
         button = page.locator("button.copybtn").first
         button.scroll_into_view_if_needed()
         button.click()
-        page.wait_for_function("b => b.getAttribute('data-tooltip') !== '复制'",  # it changes ...
-                               arg=button.element_handle(), timeout=5000)
-        assert _english_ui(page) == []                                            # ... to Chinese
+        page.wait_for_function(
+            "b => b.getAttribute('data-tooltip') !== '复制'",  # it changes ...
+            arg=button.element_handle(),
+            timeout=5000,
+        )
+        assert _english_ui(page) == []  # ... to Chinese
         page.locator("div.solution .toggle-button").first.click()
         hidden = page.locator("details.hide summary").first
         assert hidden.inner_text().strip() == "显示代码"

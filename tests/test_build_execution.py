@@ -27,16 +27,22 @@ def pages_with_code(root: Path) -> dict[str, str]:
     """docname -> the code of its code cells, read from the sources by the test itself."""
     pages = {}
     for path in sorted((root / "book").glob("*.md")):
-        cells = re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", path.read_text(encoding="utf-8"),
-                           re.MULTILINE | re.DOTALL)
+        cells = re.findall(
+            r"^```\{code-cell\}[^\n]*\n(.*?)^```",
+            path.read_text(encoding="utf-8"),
+            re.MULTILINE | re.DOTALL,
+        )
         if cells:
             pages[f"book/{path.stem}"] = "\n".join(cells)
     return pages
 
 
 def text(build, name):
-    return BeautifulSoup((build.html / f"{name}.html").read_text(encoding="utf-8"),
-                         "html.parser").select_one("main").get_text()
+    return (
+        BeautifulSoup((build.html / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+        .select_one("main")
+        .get_text()
+    )
 
 
 def outputs(build, name):
@@ -75,11 +81,17 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     renders = {page for page, source in code.items() if "benchmarks/results/" in source}
     assert {"book/rmsprop", "book/performance"} <= executing
     assert "book/rmsprop" in importing and "book/performance" in renders
-    originals = {p: p.read_bytes() for p in [root / "book" / "rmsprop.md", root / "book" / "performance.md",
-                                             root / "rmsprop_lib" / "reporting.py",
-                                             root / "rmsprop_lib" / "data" / "airfoil_self_noise.dat",
-                                             root / "benchmarks" / "results" / "optimizer_step.json",
-                                             root / "requirements.lock"]}
+    originals = {
+        p: p.read_bytes()
+        for p in [
+            root / "book" / "rmsprop.md",
+            root / "book" / "performance.md",
+            root / "rmsprop_lib" / "reporting.py",
+            root / "rmsprop_lib" / "data" / "airfoil_self_noise.dat",
+            root / "benchmarks" / "results" / "optimizer_step.json",
+            root / "requirements.lock",
+        ]
+    }
 
     assert_ok(build_book(root), executing)
     assert_ok(build_book(root), set())
@@ -93,7 +105,9 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     assert "epoch 20, x1 -0.010599, x2 0.000000" in outputs(prose, "book/rmsprop")
 
     # A figure caption lives in the cell's metadata, but is not code.
-    caption = re.search(r"caption: (指数加权移动平均给[^\n]*)", chapter.read_text(encoding="utf-8")).group(1)
+    caption = re.search(
+        r"caption: (指数加权移动平均给[^\n]*)", chapter.read_text(encoding="utf-8")
+    ).group(1)
     edit(chapter, caption, "新的图注：" + caption)
     captioned = build_book(root)
     assert_ok(captioned, set())
@@ -103,8 +117,10 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     appendix = root / "book" / "performance.md"
     first_cell = re.search(r"```\{code-cell\} ipython3\n", appendix.read_text(encoding="utf-8"))
     source = appendix.read_text(encoding="utf-8")
-    appendix.write_text(source[:first_cell.end()] + 'print("一个新的输出")\n' + source[first_cell.end():],
-                        encoding="utf-8")
+    appendix.write_text(
+        source[: first_cell.end()] + 'print("一个新的输出")\n' + source[first_cell.end() :],
+        encoding="utf-8",
+    )
     recoded = build_book(root)
     assert_ok(recoded, {"book/performance"})
     assert any(o.startswith("一个新的输出\n") for o in outputs(recoded, "book/performance"))
@@ -117,14 +133,16 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
 
     # The library's data: every page importing the library; the chapter's loss changes.
     data = root / "rmsprop_lib" / "data" / "airfoil_self_noise.dat"
-    before = [o for o in outputs(library, "book/rmsprop") if o.startswith("loss:")][0].split(",")[0]
+    before = next(o for o in outputs(library, "book/rmsprop") if o.startswith("loss:")).split(",")[
+        0
+    ]
     lines = data.read_text().splitlines(keepends=True)
     lines[-1] = lines[-1].replace("\t", "\t1", 1)  # a row the chapter's 1500 rows do not include
     lines[0] = lines[0].replace("\t", "\t1", 1)
     data.write_text("".join(lines))
     reread = build_book(root)
     assert_ok(reread, importing)
-    after = [o for o in outputs(reread, "book/rmsprop") if o.startswith("loss:")][0].split(",")[0]
+    after = next(o for o in outputs(reread, "book/rmsprop") if o.startswith("loss:")).split(",")[0]
     assert after != before
 
     # A results file: the pages whose code reads the results files.
@@ -146,4 +164,3 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     undone = build_book(root)
     assert_ok(undone, set())
     assert site(undone) == site(built_book)
-

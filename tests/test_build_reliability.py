@@ -21,14 +21,26 @@ MATHJAX = "_static/mathjax/"  # vendored MathJax 3, not ours to scan
 
 
 def site_files(html: Path) -> dict[str, bytes]:
-    return {p.relative_to(html).as_posix(): p.read_bytes()
-            for p in sorted(html.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(html).as_posix(): p.read_bytes()
+        for p in sorted(html.rglob("*"))
+        if p.is_file()
+    }
 
 
 def machine_paths(build) -> list[str]:
     home = os.path.expanduser("~")
-    paths = {str(build.root), str(build.root.resolve()), home, sys.prefix, sys.base_prefix,
-             tempfile.gettempdir(), "/tmp", "/root", "/home"}
+    paths = {
+        str(build.root),
+        str(build.root.resolve()),
+        home,
+        sys.prefix,
+        sys.base_prefix,
+        tempfile.gettempdir(),
+        "/tmp",
+        "/root",
+        "/home",
+    }
     return sorted(p for p in paths if p not in ("", "/"))
 
 
@@ -53,16 +65,19 @@ def test_two_clean_builds_publish_the_same_bytes(built_book, built_book_elsewher
     first, second = site_files(built_book.html), site_files(built_book_elsewhere.html)
     assert sorted(first) == sorted(second)
     # Only the printed seconds per epoch may differ.
-    differ = sorted(name for name in first
-                    if TIMING.sub(b"T", first[name]) != TIMING.sub(b"T", second[name]))
+    differ = sorted(
+        name for name in first if TIMING.sub(b"T", first[name]) != TIMING.sub(b"T", second[name])
+    )
     assert differ == []
 
 
 def test_timings_are_not_search_terms(built_book):
     text = (built_book.html / "searchindex.js").read_text(encoding="utf-8")
-    terms = json.loads(text[text.index("(") + 1:text.rindex(")")])["terms"]
-    seconds = re.findall(r"(\d+\.\d+) sec per epoch", (built_book.html / "book" / "rmsprop.html")
-                         .read_text(encoding="utf-8"))
+    terms = json.loads(text[text.index("(") + 1 : text.rindex(")")])["terms"]
+    seconds = re.findall(
+        r"(\d+\.\d+) sec per epoch",
+        (built_book.html / "book" / "rmsprop.html").read_text(encoding="utf-8"),
+    )
     assert len(seconds) == 2
     for value in seconds:
         assert {value, *value.split(".")} & set(terms) == set(), value
@@ -83,8 +98,10 @@ def break_pages(root: Path) -> None:
         path = root / "book" / f"{page}.md"
         text = path.read_text(encoding="utf-8")
         first = text.index("```{code-cell} ipython3\n")
-        path.write_text(f"{text[:first]}```{{code-cell}} ipython3\n{cell}\n```\n\n{text[first:]}",
-                        encoding="utf-8")
+        path.write_text(
+            f"{text[:first]}```{{code-cell}} ipython3\n{cell}\n```\n\n{text[first:]}",
+            encoding="utf-8",
+        )
 
 
 def test_a_failed_build_names_each_page_and_leaves_nothing_behind(tmp_path):
@@ -94,11 +111,14 @@ def test_a_failed_build_names_each_page_and_leaves_nothing_behind(tmp_path):
 
     failed = build_book(root)
     assert failed.returncode != 0
-    assert re.search(r"book/performance\.md: WARNING: Executing notebook failed: CellExecutionError",
-                     failed.output), failed.output[-4000:]
+    assert re.search(
+        r"book/performance\.md: WARNING: Executing notebook failed: CellExecutionError",
+        failed.output,
+    ), failed.output[-4000:]
     assert "ZeroDivisionError" in failed.output
-    assert re.search(r"book/rmsprop\.md: WARNING: Executing notebook failed: DeadKernelError",
-                     failed.output), failed.output[-4000:]
+    assert re.search(
+        r"book/rmsprop\.md: WARNING: Executing notebook failed: DeadKernelError", failed.output
+    ), failed.output[-4000:]
     assert "build finished with problems" in failed.output
     html = root / "_build" / "html"
     for page, error in (("performance", "ZeroDivisionError"), ("rmsprop", "DeadKernelError")):
@@ -122,7 +142,9 @@ def test_a_failed_build_names_each_page_and_leaves_nothing_behind(tmp_path):
         if not name.startswith(MATHJAX):
             for trace in (b"ZeroDivisionError", b"os._exit", b"Traceback", b"DeadKernelError"):
                 assert trace not in data, (name, trace)
-    assert (html / "book" / "rmsprop.html").is_file() and (html / "book" / "performance.html").is_file()
+    assert (html / "book" / "rmsprop.html").is_file() and (
+        html / "book" / "performance.html"
+    ).is_file()
 
 
 def test_the_execution_timeout_is_set_for_what_the_pages_need():

@@ -24,8 +24,12 @@ def test_shipped_file_is_the_documented_copy():
 def test_load_airfoil_reads_1503_rows_of_6_float64():
     data = load_airfoil()
     assert data.shape == (1503, 6) and data.dtype == torch.float64
-    torch.testing.assert_close(data[0], torch.tensor([800, 0, 0.3048, 71.3, 0.00266337, 126.201],
-                                                     dtype=torch.float64), rtol=0, atol=0)
+    torch.testing.assert_close(
+        data[0],
+        torch.tensor([800, 0, 0.3048, 71.3, 0.00266337, 126.201], dtype=torch.float64),
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_get_data_ch7_standardizes_with_all_rows_then_keeps_1500(chapter_data):
@@ -37,8 +41,10 @@ def test_get_data_ch7_standardizes_with_all_rows_then_keeps_1500(chapter_data):
     columns = list(zip(*rows))
     means = [statistics.fmean(c) for c in columns]
     stds = [statistics.pstdev(c) for c in columns]
-    expected = torch.tensor([[(v - m) / s for v, m, s in zip(row, means, stds)]
-                             for row in rows[:1500]], dtype=torch.float32)
+    expected = torch.tensor(
+        [[(v - m) / s for v, m, s in zip(row, means, stds)] for row in rows[:1500]],
+        dtype=torch.float32,
+    )
     torch.testing.assert_close(features, expected[:, :5])
     torch.testing.assert_close(labels, expected[:, 5])
 
@@ -46,13 +52,19 @@ def test_get_data_ch7_standardizes_with_all_rows_then_keeps_1500(chapter_data):
 def test_column_statistics_match_the_data_provenance():
     data = load_airfoil()
     torch.testing.assert_close(
-        data.mean(0), torch.tensor([2886.38, 6.7823, 0.136548, 50.8607, 0.0111399, 124.836],
-                                   dtype=torch.float64), rtol=1e-5, atol=0)
+        data.mean(0),
+        torch.tensor([2886.38, 6.7823, 0.136548, 50.8607, 0.0111399, 124.836], dtype=torch.float64),
+        rtol=1e-5,
+        atol=0,
+    )
     torch.testing.assert_close(
         data.std(0, correction=0),
-        torch.tensor([3151.52, 5.91616, 0.0935096, 15.5676, 0.0131459, 6.89636],
-                     dtype=torch.float64),
-        rtol=1e-5, atol=0)
+        torch.tensor(
+            [3151.52, 5.91616, 0.0935096, 15.5676, 0.0131459, 6.89636], dtype=torch.float64
+        ),
+        rtol=1e-5,
+        atol=0,
+    )
 
 
 def _with_bad_line(bad: bytes) -> bytes:
@@ -63,23 +75,35 @@ def _with_bad_line(bad: bytes) -> bytes:
 # (id, bytes of line 42 including its ending, start of the message after "path:42: ")
 BAD_LINES = [
     # the field count and the separator
-    ("five-fields", b"800\t0\t0.3048\t71.3\t0.00266337\n",
-     "expected 6 tab-separated numbers, found 5 field(s): '800\\t0"),
+    (
+        "five-fields",
+        b"800\t0\t0.3048\t71.3\t0.00266337\n",
+        "expected 6 tab-separated numbers, found 5 field(s): '800\\t0",
+    ),
     ("seven-fields", LF[:-1] + b"\t1\n", "expected 6 tab-separated numbers, found 7"),
     ("trailing-tab", LF[:-1] + b"\t\n", "expected 6 tab-separated numbers, found 7"),
     ("leading-tab", b"\t" + LF, "expected 6 tab-separated numbers, found 7"),
-    ("double-tab", GOOD.replace(b"\t", b"\t\t", 1) + b"\n",
-     "expected 6 tab-separated numbers, found 7"),
-    ("spaces-as-separator", GOOD.replace(b"\t", b" ") + b"\n",
-     "expected 6 tab-separated numbers, found 1"),
+    (
+        "double-tab",
+        GOOD.replace(b"\t", b"\t\t", 1) + b"\n",
+        "expected 6 tab-separated numbers, found 7",
+    ),
+    (
+        "spaces-as-separator",
+        GOOD.replace(b"\t", b" ") + b"\n",
+        "expected 6 tab-separated numbers, found 1",
+    ),
     ("commas", GOOD.replace(b"\t", b",") + b"\n", "expected 6 tab-separated numbers, found 1"),
     ("semicolons", GOOD.replace(b"\t", b";") + b"\n", "expected 6 tab-separated numbers, found 1"),
     ("tab-and-space", GOOD.replace(b"\t", b"\t ", 1) + b"\n", "field 2 has surrounding spaces"),
     ("empty-line", b"\n", "empty line; expected 6 tab-separated numbers"),
     ("crlf-empty-line", b"\r\n", "empty line"),
     ("spaces-only", b"   \n", "expected 6 tab-separated numbers, found 1"),
-    ("header", b"frequency\tangle\tchord\tvelocity\tthickness\tspl\n",
-     "field 1 is not a plain decimal number"),
+    (
+        "header",
+        b"frequency\tangle\tchord\tvelocity\tthickness\tspl\n",
+        "field 1 is not a plain decimal number",
+    ),
     ("comment", b"# airfoil data\n", "expected 6 tab-separated numbers, found 1"),
     # numbers Python's float() accepts but the format does not
     ("padded-left", b" 800" + LF[3:], "field 1 has surrounding spaces"),
@@ -107,16 +131,23 @@ BAD_LINES = [
     ("decimal-comma", LF.replace(b"0.3048", b"0,3048"), "field 3 is not a plain decimal number"),
     ("thousands-space", b"8 000" + LF[3:], "field 1 is not a plain decimal number"),
     ("empty-field", LF.replace(b"\t0\t", b"\t\t"), "field 2 is empty"),
-    ("word", LF.replace(b"126.201", b"loud"), "field 6 is not a plain decimal number (digits, "
-                                              "an optional leading '-' and decimal point): 'loud'"),
+    (
+        "word",
+        LF.replace(b"126.201", b"loud"),
+        "field 6 is not a plain decimal number (digits, "
+        "an optional leading '-' and decimal point): 'loud'",
+    ),
     ("field-too-long", b"1" + b"0" * 24 + LF[3:], "field 1 is longer than 24 characters"),
     ("nul-byte", b"8\x0000" + LF[3:], "field 1 is not a plain decimal number"),
     ("form-feed", b"800\x0c" + LF[3:], "field 1 is not a plain decimal number"),
     ("vertical-tab", b"800\x0b" + LF[3:], "field 1 is not a plain decimal number"),
     ("escape", b"\x1b[0m800" + LF[3:], "field 1 is not a plain decimal number"),
     # line endings
-    ("lone-cr-inside", GOOD.replace(b"\t", b"\r", 1) + b"\n",
-     "carriage return without a line feed"),
+    (
+        "lone-cr-inside",
+        GOOD.replace(b"\t", b"\r", 1) + b"\n",
+        "carriage return without a line feed",
+    ),
     ("cr-cr-lf", GOOD + b"\r\r\n", "carriage return without a line feed at column 37"),
     ("lf-cr", GOOD + b"\n\r", None),  # the CR starts line 43: checked below
     # text that is not ASCII
@@ -126,8 +157,11 @@ BAD_LINES = [
     ("superscript", LF.replace(b"800", "8²".encode()), "byte 0xc2 at column 2 is not ASCII"),
     ("unicode-minus", "−800".encode() + LF[3:], "byte 0xe2 at column 1 is not ASCII"),
     ("nbsp-padding", "\u00a0800".encode() + LF[3:], "byte 0xc2 at column 1 is not ASCII"),
-    ("latin-1-degree", LF.replace(b"\t0\t", "\t0°\t".encode("latin-1")),
-     "byte 0xb0 at column 6 is not ASCII"),
+    (
+        "latin-1-degree",
+        LF.replace(b"\t0\t", "\t0°\t".encode("latin-1")),
+        "byte 0xb0 at column 6 is not ASCII",
+    ),
     ("utf-8-degree", LF.replace(b"\t0\t", "\t0°\t".encode()), "byte 0xc2 at column 6 is not ASCII"),
     ("utf-16-line", GOOD.decode().encode("utf-16-le") + b"\n", "field 1 is not a plain decimal"),
     ("random-bytes", bytes(range(128, 256)) + b"\n", "byte 0x80 at column 1 is not ASCII"),
@@ -137,8 +171,11 @@ BAD_LINES = [
 ]
 
 
-@pytest.mark.parametrize("bad, message", [case[1:] for case in BAD_LINES if case[2]],
-                         ids=[case[0] for case in BAD_LINES if case[2]])
+@pytest.mark.parametrize(
+    "bad, message",
+    [case[1:] for case in BAD_LINES if case[2]],
+    ids=[case[0] for case in BAD_LINES if case[2]],
+)
 def test_load_airfoil_rejects_a_malformed_line_naming_file_and_line(tmp_path, bad, message):
     path = tmp_path / "airfoil.dat"
     path.write_bytes(_with_bad_line(bad))
@@ -152,8 +189,11 @@ def test_load_airfoil_rejects_a_malformed_line_naming_file_and_line(tmp_path, ba
 def test_load_airfoil_rejects_a_lf_cr_ending_on_the_next_line(tmp_path):
     path = tmp_path / "airfoil.dat"
     path.write_bytes(_with_bad_line(GOOD + b"\n\r"))
-    with pytest.raises(DataFormatError, match=rf"^{re.escape(str(path))}:{BAD_AT + 1}: carriage "
-                                              r"return without a line feed at column 1"):
+    with pytest.raises(
+        DataFormatError,
+        match=rf"^{re.escape(str(path))}:{BAD_AT + 1}: carriage "
+        r"return without a line feed at column 1",
+    ):
         load_airfoil(path)
 
 
@@ -170,16 +210,24 @@ BAD_FILES = [
     ("utf-16", (LF * 1503).decode().encode("utf-16"), 1, "byte 0xff at column 1 is not ASCII"),
     ("utf-16-be", (LF * 1503).decode().encode("utf-16-be"), 1, "field 1 is not a plain decimal"),
     ("utf-32", (LF * 1503).decode().encode("utf-32"), 1, "byte 0xff at column 1 is not ASCII"),
-    ("random-bytes", bytes(torch.randint(0, 256, (100_000,), generator=torch.Generator()
-                                         .manual_seed(0), dtype=torch.uint8).tolist()),
-     1, "line longer than 151 bytes"),
+    (
+        "random-bytes",
+        bytes(
+            torch.randint(
+                0, 256, (100_000,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8
+            ).tolist()
+        ),
+        1,
+        "line longer than 151 bytes",
+    ),
     ("gzip", b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4, 1, "byte 0x8b at column 2 is not ASCII"),
     ("all-nul", b"\x00" * 10_000, 1, "line longer than 151 bytes"),
 ]
 
 
-@pytest.mark.parametrize("content, line, message", [case[1:] for case in BAD_FILES],
-                         ids=[case[0] for case in BAD_FILES])
+@pytest.mark.parametrize(
+    "content, line, message", [case[1:] for case in BAD_FILES], ids=[case[0] for case in BAD_FILES]
+)
 def test_load_airfoil_rejects_a_malformed_file(tmp_path, content, line, message):
     path = tmp_path / "airfoil.dat"
     path.write_bytes(content)
@@ -193,8 +241,11 @@ def test_load_airfoil_rejects_a_malformed_file(tmp_path, content, line, message)
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero (a POSIX system)")
 def test_load_airfoil_stops_early_on_an_endless_file():
     start = time.process_time()
-    with pytest.raises(DataFormatError, match=r"^/dev/zero:1: line longer than 151 bytes: "
-                                              r"b'\\x00.*\.\.\. \(152 characters\)$"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"^/dev/zero:1: line longer than 151 bytes: "
+        r"b'\\x00.*\.\.\. \(152 characters\)$",
+    ):
         load_airfoil("/dev/zero")
     # Not a timing assertion on the machine's speed: reading /dev/zero whole would never end.
     assert time.process_time() - start < 60
@@ -210,8 +261,9 @@ GOOD_VARIANTS = [
 ]
 
 
-@pytest.mark.parametrize("content", [case[1] for case in GOOD_VARIANTS],
-                         ids=[case[0] for case in GOOD_VARIANTS])
+@pytest.mark.parametrize(
+    "content", [case[1] for case in GOOD_VARIANTS], ids=[case[0] for case in GOOD_VARIANTS]
+)
 def test_load_airfoil_accepts_the_published_format_variants(tmp_path, content):
     path = tmp_path / "airfoil.dat"
     path.write_bytes(content)
@@ -229,17 +281,26 @@ def test_load_airfoil_accepts_crlf_endings_of_other_editions(tmp_path):
 
 @pytest.mark.parametrize("column", range(6))
 def test_get_data_ch7_refuses_a_constant_column_naming_it(tmp_path, column):
-    names = ["frequency", "angle of attack", "chord length", "free-stream velocity",
-             "suction-side displacement thickness", "scaled sound pressure level"]
+    names = [
+        "frequency",
+        "angle of attack",
+        "chord length",
+        "free-stream velocity",
+        "suction-side displacement thickness",
+        "scaled sound pressure level",
+    ]
     rows = [line.split(b"\t") for line in AIRFOIL_PATH.read_bytes().splitlines()]
     for row in rows:
         row[column] = b"7"
     path = tmp_path / "constant.dat"
     path.write_bytes(b"".join(b"\t".join(row) + b"\n" for row in rows))
     load_airfoil(path)  # the format is fine; the recipe is not
-    with pytest.raises(DataFormatError, match=rf"^{re.escape(str(path))}: column {column + 1} "
-                                              rf"\({names[column]} .*\) cannot be standardised: "
-                                              r"its standard deviation over all 1503 rows is 0$"):
+    with pytest.raises(
+        DataFormatError,
+        match=rf"^{re.escape(str(path))}: column {column + 1} "
+        rf"\({names[column]} .*\) cannot be standardised: "
+        r"its standard deviation over all 1503 rows is 0$",
+    ):
         get_data_ch7(path)
 
 
@@ -253,8 +314,11 @@ def test_get_data_ch7_passes_the_loaders_error_on(tmp_path):
 @pytest.mark.parametrize("function", [load_airfoil, get_data_ch7])
 @pytest.mark.parametrize("path, shown", [(3, "int 3"), (b"airfoil.dat", "bytes b'airfoil.dat'")])
 def test_data_functions_reject_a_path_that_is_not_a_path(function, path, shown):
-    with pytest.raises(TypeError, match=rf"^{function.__name__}: path must be a str or "
-                                        rf"os.PathLike, got {re.escape(shown)}$"):
+    with pytest.raises(
+        TypeError,
+        match=rf"^{function.__name__}: path must be a str or "
+        rf"os.PathLike, got {re.escape(shown)}$",
+    ):
         function(path)
 
 
@@ -274,7 +338,10 @@ def test_a_column_whose_spread_overflows_is_refused_naming_it():
 
     data = load_airfoil().clone()
     data[:, 4] = data[:, 4] * 1e300
-    with pytest.raises(DataFormatError, match=r"^somewhere\.dat: column 5 \(suction-side "
-                                              r"displacement thickness \(m\)\) cannot be "
-                                              r"standardised: .* is inf$"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"^somewhere\.dat: column 5 \(suction-side "
+        r"displacement thickness \(m\)\) cannot be "
+        r"standardised: .* is inf$",
+    ):
         _check_standardizable(data, "somewhere.dat")

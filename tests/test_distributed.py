@@ -12,6 +12,7 @@ fresh processes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import os
@@ -39,11 +40,17 @@ GRACE = 20  # seconds the other ranks get to finish after one rank died
 F32 = dict(rtol=1.3e-6, atol=1e-5)
 
 # Which scenario the tests read, by test name prefix (the DTensor tests by their ``variant``).
-TEST_SCENARIO = {"test_ddp_": "ddp", "test_zero_": "zero", "test_dcp_": "dcp",
-                 "test_fsdp_": "fsdp", "test_fused_": "fused_dtensor"}
+TEST_SCENARIO = {
+    "test_ddp_": "ddp",
+    "test_zero_": "zero",
+    "test_dcp_": "dcp",
+    "test_fsdp_": "fsdp",
+    "test_fused_": "fused_dtensor",
+}
 
 
 # --- running the workers ------------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -55,8 +62,9 @@ class Outcome:
 
     def get(self) -> list:
         if self.failure is not None:
-            pytest.fail(f"scenario {self.name!r} failed in the workers:\n{self.failure}",
-                        pytrace=False)
+            pytest.fail(
+                f"scenario {self.name!r} failed in the workers:\n{self.failure}", pytrace=False
+            )
         return self.results
 
 
@@ -89,16 +97,35 @@ def _start(names: list[str], out: Path, env: dict) -> Launch:
         listener.listen(16)
         port = listener.getsockname()[1]
         for rank in range(dw.WORLD):
-            args = [sys.executable, str(WORKER), "--rank", str(rank), "--world", str(dw.WORLD),
-                    "--port", str(port), "--out", str(out)]
+            args = [
+                sys.executable,
+                str(WORKER),
+                "--rank",
+                str(rank),
+                "--world",
+                str(dw.WORLD),
+                "--port",
+                str(port),
+                "--out",
+                str(out),
+            ]
             fds = ()
             if rank == 0:
                 args += ["--listen-fd", str(listener.fileno())]
                 fds = (listener.fileno(),)
             with open(out / f"rank{rank}.log", "wb") as log:
-                launch.procs.append(subprocess.Popen(
-                    args + names, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, pass_fds=fds, start_new_session=True))
+                launch.procs.append(
+                    subprocess.Popen(
+                        args + names,
+                        env=env,
+                        cwd=ROOT,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.DEVNULL,
+                        pass_fds=fds,
+                        start_new_session=True,
+                    )
+                )
     return launch
 
 
@@ -112,10 +139,9 @@ def _wait(launch: Launch) -> None:
             launch.timed_out = True
             for p in launch.procs:
                 if p.poll() is None:
-                    try:
-                        os.killpg(p.pid, signal.SIGKILL)  # the worker and any compiler it runs
-                    except ProcessLookupError:
-                        pass  # it ended just now
+                    # The worker and any compiler it runs; it may have ended just now.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(p.pid, signal.SIGKILL)
                     p.wait(timeout=30)
             return
         time.sleep(0.1)
@@ -125,11 +151,12 @@ def _judge(launch: Launch, names: list[str]) -> tuple[dict[str, Outcome], list[s
     """Outcomes of the scenarios up to the first that failed; the rest are to be re-run."""
     outcomes = {}
     for i, name in enumerate(names):
-        files = {kind: [launch.out / f"{name}.rank{r}.{kind}" for r in range(dw.WORLD)]
-                 for kind in ("started", "pt", "error")}
+        files = {
+            kind: [launch.out / f"{name}.rank{r}.{kind}" for r in range(dw.WORLD)]
+            for kind in ("started", "pt", "error")
+        }
         if all(f.exists() for f in files["pt"]):
-            outcomes[name] = Outcome(name, [torch.load(f, weights_only=True)
-                                            for f in files["pt"]])
+            outcomes[name] = Outcome(name, [torch.load(f, weights_only=True) for f in files["pt"]])
             continue
         if not any(f.exists() for f in files["started"]):
             return outcomes, names[i:]  # never reached: the workers died before it
@@ -138,11 +165,13 @@ def _judge(launch: Launch, names: list[str]) -> tuple[dict[str, Outcome], list[s
             if files["error"][rank].exists():
                 lines.append(f"rank {rank} raised:\n{files['error'][rank].read_text()}")
             else:
-                lines.append(f"rank {rank}: {launch.exit_status(rank)}"
-                             + (" (the launch timed out)" if launch.timed_out else "")
-                             + f"; its log ends with:\n{launch.log(rank)}")
+                lines.append(
+                    f"rank {rank}: {launch.exit_status(rank)}"
+                    + (" (the launch timed out)" if launch.timed_out else "")
+                    + f"; its log ends with:\n{launch.log(rank)}"
+                )
         outcomes[name] = Outcome(name, failure="\n".join(lines))
-        return outcomes, names[i + 1:]
+        return outcomes, names[i + 1 :]
     return outcomes, []
 
 
@@ -160,30 +189,39 @@ def _scenarios_of(item: pytest.Item) -> set[str]:
     params = item.callspec.params if hasattr(item, "callspec") else {}
     if "variant" in params:
         return {f"dtensor_{params['variant']}"}
-    return {scenario for prefix, scenario in TEST_SCENARIO.items()
-            if item.originalname.startswith(prefix)}
+    return {
+        scenario
+        for prefix, scenario in TEST_SCENARIO.items()
+        if item.originalname.startswith(prefix)
+    }
 
 
 @pytest.fixture(scope="module")
 def runs(request, tmp_path_factory, kernel_cache) -> dict[str, Outcome]:
     """The scenarios that the selected tests need, run by two processes in one launch
     (and a fresh launch for those after one that failed)."""
-    needed = set().union(*(_scenarios_of(item) for item in request.session.items
-                           if item.module is request.module))
+    needed = set().union(
+        *(_scenarios_of(item) for item in request.session.items if item.module is request.module)
+    )
     base = tmp_path_factory.mktemp("distributed")
-    env = dict(os.environ,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-               GLOO_SOCKET_IFNAME="lo",  # gloo's own connections stay on the loopback too
-               RMSPROP_LIB_CACHE=str(kernel_cache),
-               OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        GLOO_SOCKET_IFNAME="lo",  # gloo's own connections stay on the loopback too
+        RMSPROP_LIB_CACHE=str(kernel_cache),
+        OMP_NUM_THREADS="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     outcomes, todo = {}, [name for name in dw.SCENARIOS if name in needed]
     while todo:
         launch = _start(todo, base / f"launch{len(outcomes)}-{len(todo)}", env)
         _wait(launch)
         done, rest = _judge(launch, todo)
         if not done:  # nothing even started: the processes could not run at all
-            failure = "\n".join(f"rank {r}: {launch.exit_status(r)}; its log ends with:\n"
-                                f"{launch.log(r)}" for r in range(dw.WORLD))
+            failure = "\n".join(
+                f"rank {r}: {launch.exit_status(r)}; its log ends with:\n{launch.log(r)}"
+                for r in range(dw.WORLD)
+            )
             done = {name: Outcome(name, failure=failure) for name in todo}
             rest = []
         outcomes.update(done)
@@ -193,8 +231,10 @@ def runs(request, tmp_path_factory, kernel_cache) -> dict[str, Outcome]:
 
 # --- single-process references ------------------------------------------------------------
 
+
 def one_thread(fn):
     """Run ``fn`` with one intra-op thread, as the workers do: the same kernels, the same bits."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         threads = torch.get_num_threads()
@@ -203,6 +243,7 @@ def one_thread(fn):
             return fn(*args, **kwargs)
         finally:
             torch.set_num_threads(threads)
+
     return wrapper
 
 
@@ -220,8 +261,10 @@ def reference_ddp(opt_cls, config: dict, *, split: bool = True) -> dict:
     for step in range(dw.STEPS):
         x, y = dw.global_batch(step)
         if split:
-            halves = [torch.autograd.grad(dw.mse(model, xs, ys), params)
-                      for xs, ys in zip(x.chunk(dw.WORLD), y.chunk(dw.WORLD))]
+            halves = [
+                torch.autograd.grad(dw.mse(model, xs, ys), params)
+                for xs, ys in zip(x.chunk(dw.WORLD), y.chunk(dw.WORLD))
+            ]
             for p, *grads in zip(params, *halves):
                 p.grad = functools.reduce(operator.add, [g / dw.WORLD for g in grads])
         else:
@@ -255,18 +298,22 @@ def reference_tp_mlp(opt_cls, config: dict) -> dict:
     return dw.snapshot(model, opt)
 
 
-def assert_snapshots(actual: dict, expected: dict, *, exact: bool, what: str,
-                     check_state: bool = True) -> None:
+def assert_snapshots(
+    actual: dict, expected: dict, *, exact: bool, what: str, check_state: bool = True
+) -> None:
     """Parameters (and every state tensor) equal: bit for bit, or to float32 rounding."""
     assert actual["params"].keys() == expected["params"].keys(), what
-    pairs = [(f"{what}: parameter {n}", actual["params"][n], expected["params"][n])
-             for n in expected["params"]]
+    pairs = [
+        (f"{what}: parameter {n}", actual["params"][n], expected["params"][n])
+        for n in expected["params"]
+    ]
     if check_state:
         assert actual["state"].keys() == expected["state"].keys(), what
         for n, state in expected["state"].items():
             assert actual["state"][n].keys() == state.keys(), f"{what}: state keys of {n}"
-            pairs += [(f"{what}: state {k!r} of {n}", actual["state"][n][k], v)
-                      for k, v in state.items()]
+            pairs += [
+                (f"{what}: state {k!r} of {n}", actual["state"][n][k], v) for k, v in state.items()
+            ]
     for label, a, e in pairs:
         if exact:
             assert a.dtype == e.dtype and a.shape == e.shape, label
@@ -277,23 +324,34 @@ def assert_snapshots(actual: dict, expected: dict, *, exact: bool, what: str,
 
 # --- DistributedDataParallel ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("config", dw.DDP_CONFIGS, ids=str)
 def test_ddp_ranks_stay_identical_and_equal_a_single_process_run(runs, config):
     kwargs = dw.DDP_CONFIGS[config]
     ranks = [r[config] for r in runs["ddp"].get()]
     assert_snapshots(ranks[1], ranks[0], exact=True, what="rank 1 against rank 0")
     # One process, same global batch, the ranks' gradients averaged: the same bits.
-    assert_snapshots(ranks[0], reference_ddp(RMSprop, kwargs), exact=True,
-                     what="DDP against one process")
+    assert_snapshots(
+        ranks[0], reference_ddp(RMSprop, kwargs), exact=True, what="DDP against one process"
+    )
     # The gradient of the whole batch at once differs from the average by rounding only.
-    assert_snapshots(ranks[0], reference_ddp(RMSprop, kwargs, split=False), exact=False,
-                     what="DDP against one process on the unsplit batch")
+    assert_snapshots(
+        ranks[0],
+        reference_ddp(RMSprop, kwargs, split=False),
+        exact=False,
+        what="DDP against one process on the unsplit batch",
+    )
     if not dw.ours_only(kwargs):
-        assert_snapshots(ranks[0], reference_ddp(torch.optim.RMSprop, torch_config(kwargs)),
-                         exact=False, what="DDP against torch.optim.RMSprop in one process")
+        assert_snapshots(
+            ranks[0],
+            reference_ddp(torch.optim.RMSprop, torch_config(kwargs)),
+            exact=False,
+            what="DDP against torch.optim.RMSprop in one process",
+        )
 
 
 # --- ZeroRedundancyOptimizer ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("config", dw.DDP_CONFIGS, ids=str)
 def test_zero_redundancy_optimizer_matches_unsharded_training(runs, config):
@@ -304,18 +362,26 @@ def test_zero_redundancy_optimizer_matches_unsharded_training(runs, config):
     assert all(r["owned"] > 0 for r in ranks), [r["owned"] for r in ranks]
     assert sum(r["owned"] for r in ranks) == len(expected["params"])
     for rank, result in enumerate(ranks):
-        assert_snapshots(result, expected, exact=True, check_state=False,
-                         what=f"rank {rank} under ZeroRedundancyOptimizer against one process")
+        assert_snapshots(
+            result,
+            expected,
+            exact=True,
+            check_state=False,
+            what=f"rank {rank} under ZeroRedundancyOptimizer against one process",
+        )
     # The state gathered on rank 0 is the unsharded optimizer's, in its state_dict format.
     consolidated = ranks[0]["consolidated"]
     names = ranks[0]["names"]
     assert sorted(consolidated["state"]) == list(range(len(names)))
-    actual = {"params": expected["params"],
-              "state": {names[i]: s for i, s in consolidated["state"].items()}}
+    actual = {
+        "params": expected["params"],
+        "state": {names[i]: s for i, s in consolidated["state"].items()},
+    }
     assert_snapshots(actual, expected, exact=True, what="consolidated ZeRO state")
 
 
 # --- FSDP2 (fully_shard): parameters become DTensors sharded along dim 0 ----------------
+
 
 @pytest.mark.parametrize("config", dw.DDP_CONFIGS, ids=str)
 def test_fsdp_fully_shard_equals_a_single_process_run(runs, config):
@@ -323,12 +389,16 @@ def test_fsdp_fully_shard_equals_a_single_process_run(runs, config):
     ranks = [r[config] for r in runs["fsdp"].get()]
     assert_snapshots(ranks[1], ranks[0], exact=True, what="rank 1 against rank 0")
     # FSDP averages the ranks' gradients as DDP does (reduce-scatter): the same bits.
-    assert_snapshots(ranks[0], reference_ddp(RMSprop, kwargs), exact=True,
-                     what="FSDP2 against one process")
+    assert_snapshots(
+        ranks[0], reference_ddp(RMSprop, kwargs), exact=True, what="FSDP2 against one process"
+    )
     for rank, result in enumerate(ranks):
         for name, state in result["layouts"].items():
-            assert all(info["type"] == "DTensor" and info["placements"] == ["S(0)"]
-                       for key, info in state.items() if key != "step"), (rank, name, state)
+            assert all(
+                info["type"] == "DTensor" and info["placements"] == ["S(0)"]
+                for key, info in state.items()
+                if key != "step"
+            ), (rank, name, state)
 
 
 # --- parameters sharded as DTensors ------------------------------------------------------
@@ -336,8 +406,9 @@ def test_fsdp_fully_shard_equals_a_single_process_run(runs, config):
 DTENSOR_CASES = [(v, c) for v in ("loop", "foreach", "default") for c in dw.DTENSOR_CONFIGS]
 
 
-@pytest.mark.parametrize(("variant", "config"), DTENSOR_CASES,
-                         ids=[f"{v}-{c}" for v, c in DTENSOR_CASES])
+@pytest.mark.parametrize(
+    ("variant", "config"), DTENSOR_CASES, ids=[f"{v}-{c}" for v, c in DTENSOR_CASES]
+)
 def test_dtensor_sharded_step_equals_full_tensors_bit_for_bit(runs, variant, config):
     kwargs = dw.DTENSOR_CONFIGS[config]
     ranks = [r["synthetic"][config] for r in runs[f"dtensor_{variant}"].get()]
@@ -347,8 +418,9 @@ def test_dtensor_sharded_step_equals_full_tensors_bit_for_bit(runs, variant, con
     assert_snapshots(ranks[0], ours, exact=True, what="sharded against full tensors")
     if not dw.ours_only(kwargs):
         theirs = reference_sharded(torch.optim.RMSprop, {**torch_config(kwargs), "foreach": False})
-        assert_snapshots(ranks[0], theirs, exact=True,
-                         what="sharded against torch.optim.RMSprop on full tensors")
+        assert_snapshots(
+            ranks[0], theirs, exact=True, what="sharded against torch.optim.RMSprop on full tensors"
+        )
 
 
 @pytest.mark.parametrize("variant", ["loop", "foreach", "default"])
@@ -362,12 +434,20 @@ def test_dtensor_state_is_sharded_like_its_parameter(runs, variant):
                 state = dict(by_param[name])
                 assert state.pop("step") == {"type": "Tensor", "shape": ()}
                 expected_keys = {"square_avg"}
-                expected_keys |= {"grad_avg"} if dw.DTENSOR_CONFIGS[config].get("centered") else set()
-                expected_keys |= {"momentum_buffer"} if dw.DTENSOR_CONFIGS[config].get("momentum") else set()
+                expected_keys |= (
+                    {"grad_avg"} if dw.DTENSOR_CONFIGS[config].get("centered") else set()
+                )
+                expected_keys |= (
+                    {"momentum_buffer"} if dw.DTENSOR_CONFIGS[config].get("momentum") else set()
+                )
                 assert set(state) == expected_keys, (config, name)
                 for key, info in state.items():
-                    assert info == {"type": "DTensor", "placements": ["S(0)"],
-                                    "local_shape": local, "shape": shape}, (config, name, key)
+                    assert info == {
+                        "type": "DTensor",
+                        "placements": ["S(0)"],
+                        "local_shape": local,
+                        "shape": shape,
+                    }, (config, name, key)
 
 
 @pytest.mark.parametrize("variant", ["loop", "default"])
@@ -379,33 +459,60 @@ def test_dtensor_sharded_mlp_matches_single_device_training(runs, variant, confi
     kwargs = dw.DTENSOR_CONFIGS[config]
     ranks = [r["model"][config] for r in runs[f"dtensor_{variant}"].get()]
     assert_snapshots(ranks[1], ranks[0], exact=True, what="rank 1 against rank 0")
-    assert_snapshots(ranks[0], reference_tp_mlp(torch.optim.RMSprop, kwargs), exact=False,
-                     what="sharded MLP against torch.optim.RMSprop on one device")
-    assert_snapshots(ranks[0], reference_tp_mlp(RMSprop, {**kwargs, **dw.VARIANTS[variant]}),
-                     exact=False, what="sharded MLP against rmsprop_lib.RMSprop on one device")
+    assert_snapshots(
+        ranks[0],
+        reference_tp_mlp(torch.optim.RMSprop, kwargs),
+        exact=False,
+        what="sharded MLP against torch.optim.RMSprop on one device",
+    )
+    assert_snapshots(
+        ranks[0],
+        reference_tp_mlp(RMSprop, {**kwargs, **dw.VARIANTS[variant]}),
+        exact=False,
+        what="sharded MLP against rmsprop_lib.RMSprop on one device",
+    )
 
 
 # --- torch.distributed.checkpoint ---------------------------------------------------------
+
 
 def test_dcp_checkpoint_of_sharded_state_resumes_identically(runs):
     for rank, result in enumerate(runs["dcp"].get()):
         what = f"rank {rank}"
         # The fresh model started elsewhere, so the load is what made it equal.
-        assert not torch.equal(result["before_load"]["params"]["weight"],
-                               result["at_save"]["params"]["weight"])
-        assert_snapshots(result["after_load"], result["at_save"], exact=True,
-                         what=f"{what}: restored from the checkpoint against the saved run")
-        assert all(info["type"] == "DTensor" for state in result["layouts"].values()
-                   for key, info in state.items() if key != "step"), result["layouts"]
-        assert_snapshots(result["resumed"], result["uninterrupted"], exact=True,
-                         what=f"{what}: resumed after loading against uninterrupted")
+        assert not torch.equal(
+            result["before_load"]["params"]["weight"], result["at_save"]["params"]["weight"]
+        )
+        assert_snapshots(
+            result["after_load"],
+            result["at_save"],
+            exact=True,
+            what=f"{what}: restored from the checkpoint against the saved run",
+        )
+        assert all(
+            info["type"] == "DTensor"
+            for state in result["layouts"].values()
+            for key, info in state.items()
+            if key != "step"
+        ), result["layouts"]
+        assert_snapshots(
+            result["resumed"],
+            result["uninterrupted"],
+            exact=True,
+            what=f"{what}: resumed after loading against uninterrupted",
+        )
         expected = reference_sharded(RMSprop, {**dw.DCP_CONFIG, **dw.VARIANTS["loop"]})
-        assert_snapshots(result["uninterrupted"], expected, exact=True,
-                         what=f"{what}: uninterrupted sharded run against full tensors")
+        assert_snapshots(
+            result["uninterrupted"],
+            expected,
+            exact=True,
+            what=f"{what}: uninterrupted sharded run against full tensors",
+        )
         assert result["resumed"]["state"]["weight"]["step"].item() == dw.STEPS
 
 
 # --- fused=True with DTensor parameters ---------------------------------------------------
+
 
 @pytest.mark.parametrize("config", ["plain", "all"])
 def test_fused_with_dtensor_parameters_raises_in_the_constructor(runs, config):
@@ -416,15 +523,18 @@ def test_fused_with_dtensor_parameters_raises_in_the_constructor(runs, config):
         result = result[config]
         assert result["raised"] is not None, (
             f"rank {rank}: RMSprop(DTensor parameters, fused=True) was constructed; "
-            "expected FusedUnavailableError")
+            "expected FusedUnavailableError"
+        )
         assert result["is_fused_unavailable"], (
-            f"rank {rank}: raised {result['raised']}: {result['message']}")
+            f"rank {rank}: raised {result['raised']}: {result['message']}"
+        )
         assert re.search(r"parameter 0\b.*\bDTensor\b", result["message"]), result["message"]
         for name, value in dw.sharded_values().items():
             assert torch.equal(result["params_untouched"]["params"][name], value)
 
 
 # --- the API page -------------------------------------------------------------------------
+
 
 @pytest.mark.book
 def test_api_page_shows_the_ddp_pattern_last(built_book):

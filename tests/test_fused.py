@@ -3,11 +3,13 @@ crash; the kernel cache cannot be used against its user, nor break it."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
-import re
+import operator
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,7 +36,8 @@ def _has_compiler() -> bool:
 
 needs_cc = pytest.mark.skipif(
     not _has_compiler() and os.environ.get("CI") != "true",
-    reason="needs a C compiler (cc, or $CC) to build the fused kernel (under CI=true this fails instead)")
+    reason="needs a C compiler (cc, or $CC) to build the fused kernel (under CI=true this fails instead)",
+)
 
 
 @pytest.fixture
@@ -62,13 +65,41 @@ def real_cc() -> str:
 
 # --- a reference: torch's own per-tensor loop, and the same loop with ε inside the root ---
 
-def reference_step(params, grads, vs, ms, bs, *, lr, alpha, eps, weight_decay, momentum, centered,
-                   maximize, eps_in_sqrt):
+
+def reference_step(
+    params,
+    grads,
+    vs,
+    ms,
+    bs,
+    *,
+    lr,
+    alpha,
+    eps,
+    weight_decay,
+    momentum,
+    centered,
+    maximize,
+    eps_in_sqrt,
+):
     if not eps_in_sqrt:
         torch_rmsprop(
-            params, grads, vs, ms, bs, [torch.zeros(()) for _ in params], foreach=False,
-            maximize=maximize, has_complex=any(p.is_complex() for p in params), lr=lr, alpha=alpha,
-            eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered)
+            params,
+            grads,
+            vs,
+            ms,
+            bs,
+            [torch.zeros(()) for _ in params],
+            foreach=False,
+            maximize=maximize,
+            has_complex=any(p.is_complex() for p in params),
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+        )
         return
     for i, p in enumerate(params):
         real = (lambda t: torch.view_as_real(t)) if p.is_complex() else (lambda t: t)
@@ -102,27 +133,40 @@ def make_group(dtypes, seed=0):
         params.append(p.t().contiguous().t() if len(shape) == 2 and k % 5 == 3 else p)
 
     def like(p, positive=False):
-        real = torch.randn(torch.view_as_real(p).shape if p.is_complex() else p.shape,
-                           dtype=p.real.dtype, generator=g)
+        real = torch.randn(
+            torch.view_as_real(p).shape if p.is_complex() else p.shape,
+            dtype=p.real.dtype,
+            generator=g,
+        )
         real = real.abs() + 0.5 if positive else real * 0.1  # a variance that stays positive
         value = torch.view_as_complex(real) if p.is_complex() else real
         return torch.empty_like(p).copy_(value)
 
-    return params, [like(p, True) for p in params], [like(p) for p in params], [like(p) for p in params]
+    return (
+        params,
+        [like(p, True) for p in params],
+        [like(p) for p in params],
+        [like(p) for p in params],
+    )
 
 
 def grads_like(params, step):
     g = torch.Generator().manual_seed(100 + step)
-    return [torch.empty_like(p).copy_(torch.randn(p.shape, dtype=p.dtype, generator=g)) for p in params]
+    return [
+        torch.empty_like(p).copy_(torch.randn(p.shape, dtype=p.dtype, generator=g)) for p in params
+    ]
 
 
 def clone(tensors):
     return [t.clone() for t in tensors]
 
 
-OPTION_GRID = [dict(zip(("centered", "momentum", "maximize", "weight_decay", "eps_in_sqrt"), values))
-               for values in itertools.product((False, True), (0.0, 0.5), (False, True), (0.0, 0.1),
-                                               (False, True))]
+OPTION_GRID = [
+    dict(zip(("centered", "momentum", "maximize", "weight_decay", "eps_in_sqrt"), values))
+    for values in itertools.product(
+        (False, True), (0.0, 0.5), (False, True), (0.0, 0.1), (False, True)
+    )
+]
 
 
 def options_id(o):
@@ -130,6 +174,7 @@ def options_id(o):
 
 
 # --- parity ----------------------------------------------------------------------------------
+
 
 @needs_cc
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
@@ -151,8 +196,18 @@ def test_the_kernel_equals_the_loop_on_every_option_combination(options, dtype):
 @needs_cc
 @pytest.mark.parametrize("options", [OPTION_GRID[0], OPTION_GRID[-1]], ids=["plain", "all"])
 def test_one_call_updates_a_group_of_mixed_dtypes_complex_ones_as_real_views(options, monkeypatch):
-    dtypes = [torch.float32, torch.float64, torch.complex64, torch.complex128, torch.float64,
-              torch.float32, torch.complex128, torch.float32, torch.float64, torch.float32]
+    dtypes = [
+        torch.float32,
+        torch.float64,
+        torch.complex64,
+        torch.complex128,
+        torch.float64,
+        torch.float32,
+        torch.complex128,
+        torch.float32,
+        torch.float64,
+        torch.float32,
+    ]
     params, vs, ms, bs = make_group(dtypes)
     ref = [clone(params), clone(vs), clone(ms), clone(bs)]
     calls = []
@@ -179,12 +234,21 @@ def test_one_call_updates_a_group_of_mixed_dtypes_complex_ones_as_real_views(opt
 def test_large_groups_split_across_threads_equal_the_loop(dtype):
     n = fused.PARALLEL_THRESHOLD * 3 + 17  # several chunks, a ragged tail, chunks across tensors
     g = torch.Generator().manual_seed(9)
-    params = [torch.randn(n, dtype=dtype, generator=g)] + \
-        [torch.randn(301, 7, dtype=dtype, generator=g) for _ in range(40)]
+    params = [torch.randn(n, dtype=dtype, generator=g)] + [
+        torch.randn(301, 7, dtype=dtype, generator=g) for _ in range(40)
+    ]
     vs, ms, bs = ([torch.zeros_like(p) for p in params] for _ in range(3))
     ref = [clone(params), clone(vs), clone(ms), clone(bs)]
-    hyper = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.1, momentum=0.9, centered=True,
-                 maximize=False, eps_in_sqrt=False)
+    hyper = dict(
+        lr=0.01,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.1,
+        momentum=0.9,
+        centered=True,
+        maximize=False,
+        eps_in_sqrt=False,
+    )
     for step in range(3):
         grads = grads_like(params, step)
         fused.fused_update(params, grads, vs, ms, bs, **hyper)
@@ -194,25 +258,50 @@ def test_large_groups_split_across_threads_equal_the_loop(dtype):
 
 
 @needs_cc
-@pytest.mark.parametrize("lr", [torch.tensor(0.01), torch.tensor([0.01]), torch.tensor([[0.01]])],
-                         ids=["[]", "[1]", "[1,1]"])
+@pytest.mark.parametrize(
+    "lr",
+    [torch.tensor(0.01), torch.tensor([0.01]), torch.tensor([[0.01]])],
+    ids=["[]", "[1]", "[1,1]"],
+)
 def test_a_one_element_tensor_lr_gives_the_numbers_of_a_float_lr(lr):
     params, vs, ms, bs = make_group([torch.float32] * 4)
     twin = [clone(params), clone(vs), clone(ms), clone(bs)]
     grads = grads_like(params, 0)
-    hyper = dict(alpha=0.9, eps=1e-6, weight_decay=0.0, momentum=0.5, centered=True, maximize=False,
-                 eps_in_sqrt=False)
+    hyper = dict(
+        alpha=0.9,
+        eps=1e-6,
+        weight_decay=0.0,
+        momentum=0.5,
+        centered=True,
+        maximize=False,
+        eps_in_sqrt=False,
+    )
     fused.fused_update(params, grads, vs, ms, bs, lr=lr, **hyper)
     fused.fused_update(twin[0], grads, *twin[1:], lr=0.01, **hyper)
-    assert all(torch.equal(a, b) for a, b in zip(params + vs + ms + bs, sum(twin, [])))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(params + vs + ms + bs, functools.reduce(operator.iadd, twin, []))
+    )
 
 
 def test_a_tensor_lr_of_several_elements_is_refused():
     params, vs, _, _ = make_group([torch.float32])
     with pytest.raises(ValueError, match=r"^Tensor lr must be 1-element$"):
-        fused.fused_update(params, grads_like(params, 0), vs, None, None, lr=torch.tensor([0.1, 0.2]),
-                           alpha=0.9, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                           maximize=False, eps_in_sqrt=False)
+        fused.fused_update(
+            params,
+            grads_like(params, 0),
+            vs,
+            None,
+            None,
+            lr=torch.tensor([0.1, 0.2]),
+            alpha=0.9,
+            eps=1e-8,
+            weight_decay=0,
+            momentum=0,
+            centered=False,
+            maximize=False,
+            eps_in_sqrt=False,
+        )
 
 
 @needs_cc
@@ -220,15 +309,28 @@ def test_autograd_sees_the_kernel_write_in_place():
     p = torch.randn(4, requires_grad=True)
     loss = (p * p).sum()  # saves p for the backward pass
     with torch.no_grad():
-        fused.fused_update([p], [torch.ones(4)], [torch.zeros(4)], [], [], lr=0.1, alpha=0.9, eps=1e-8,
-                           weight_decay=0, momentum=0, centered=False, maximize=False, eps_in_sqrt=False)
+        fused.fused_update(
+            [p],
+            [torch.ones(4)],
+            [torch.zeros(4)],
+            [],
+            [],
+            lr=0.1,
+            alpha=0.9,
+            eps=1e-8,
+            weight_decay=0,
+            momentum=0,
+            centered=False,
+            maximize=False,
+            eps_in_sqrt=False,
+        )
     with pytest.raises(RuntimeError, match=r"modified by an inplace operation"):
         loss.backward()
 
 
 # --- bad input: a Python exception naming the parameter and the tensor, never a crash ------
 
-BAD_INPUT = r'''
+BAD_INPUT = r"""
 import json, torch
 from rmsprop_lib import fused
 
@@ -297,7 +399,7 @@ t = group()
 fused.fused_update(*t, lr=0.1, alpha=0.9, eps=1e-8, weight_decay=0, momentum=0.9, centered=True,
                    maximize=False, eps_in_sqrt=False)  # the interpreter and the kernel still work
 print(json.dumps(results))
-'''
+"""
 
 BAD_CASES = {
     "shape": r"parameter 1: square_avg has shape \[2, 3\], but the parameter has shape \[4, 3\]",
@@ -305,10 +407,10 @@ BAD_CASES = {
     "dtype": r"parameter 0: square_avg is torch\.float64, but the parameter is torch\.float32",
     "device": r"parameter 1: momentum_buffer is on meta; the fused kernel runs on CPU only",
     "non-contiguous": r"parameter 1: grad has strides \(1, 4\), but the parameter has strides \(3, 1\); "
-                      r"the fused kernel needs one layout for both",
+    r"the fused kernel needs one layout for both",
     "not-dense": r"parameter 0 is not dense \(strides \(6, 1\) for shape \[4, 3\]\)",
     "overlap-within": r"parameter 0's (param and parameter 0's grad|grad and parameter 0's param) "
-                      r"overlap in memory; nothing was updated",
+    r"overlap in memory; nothing was updated",
     "overlap-across": r"parameter [01]'s square_avg and parameter [01]'s square_avg overlap in memory",
     "zero-size-state": r"parameter 1: square_avg has shape \[0\], but the parameter has shape \[4, 3\]",
     "none-grad": r"parameter 0: grad is None",
@@ -323,15 +425,18 @@ BAD_CASES = {
 @needs_cc
 def test_bad_tensors_raise_naming_parameter_and_key_and_the_interpreter_lives_on():
     code = f"NAMES = {list(BAD_CASES)!r}\n" + BAD_INPUT
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])  # e.g. -11 for SIGSEGV
     results = json.loads(proc.stdout.strip().splitlines()[-1])
     for name, pattern in BAD_CASES.items():
         kind, message, untouched = results[name]
         assert kind == "ValueError", (name, kind, message)
-        assert message.startswith("fused RMSprop step: ") and re.search(pattern, message), \
-            (name, message)
+        assert message.startswith("fused RMSprop step: ") and re.search(pattern, message), (
+            name,
+            message,
+        )
         assert untouched, f"{name}: a tensor was written before the error"
 
 
@@ -340,12 +445,15 @@ def test_unfusable_reason_says_why_without_raising_and_none_for_a_good_group():
     grads = [torch.randn(3, 4).t(), torch.randn(5)]  # laid out like their parameters
     states = [torch.zeros_like(p) for p in ps]  # zeros_like keeps a dense layout
     assert fused.unfusable_reason(ps, grads, states, [], [], centered=False, momentum=0) is None
-    assert fused.unfusable_reason(ps, grads, states, None, None, centered=True, momentum=0) == \
-        "0 grad_avg tensors for 2 parameters"
+    assert (
+        fused.unfusable_reason(ps, grads, states, None, None, centered=True, momentum=0)
+        == "0 grad_avg tensors for 2 parameters"
+    )
     grads[0] = torch.randn(4, 3)  # contiguous, unlike its parameter
     assert fused.unfusable_reason(ps, grads, states, [], [], centered=False, momentum=0) == (
         "parameter 0: grad has strides (3, 1), but the parameter has strides (1, 4); "
-        "the fused kernel needs one layout for both")
+        "the fused kernel needs one layout for both"
+    )
 
 
 @needs_cc
@@ -362,41 +470,76 @@ def test_fused_update_checks_again_when_a_tensor_changed_after_unfusable_reason(
     lists = [ps, [torch.randn(4, 3)], [torch.zeros(4, 3)]]
     assert fused.unfusable_reason(*lists, [], [], centered=False, momentum=0) is None
     lists[2][0].set_(torch.zeros(2))  # the state now has other memory and another shape
-    with pytest.raises(ValueError, match=r"parameter 0: square_avg has shape \[2\], but the parameter "
-                                         r"has shape \[4, 3\]"):
-        fused.fused_update(*lists, [], [], lr=0.1, alpha=0.9, eps=1e-8, weight_decay=0, momentum=0,
-                           centered=False, maximize=False, eps_in_sqrt=False)
+    with pytest.raises(
+        ValueError,
+        match=r"parameter 0: square_avg has shape \[2\], but the parameter "
+        r"has shape \[4, 3\]",
+    ):
+        fused.fused_update(
+            *lists,
+            [],
+            [],
+            lr=0.1,
+            alpha=0.9,
+            eps=1e-8,
+            weight_decay=0,
+            momentum=0,
+            centered=False,
+            maximize=False,
+            eps_in_sqrt=False,
+        )
 
 
 # --- what can be fused at all ---------------------------------------------------------------
+
 
 class Sub(torch.Tensor):
     pass
 
 
-@pytest.mark.parametrize("param, message", [
-    (torch.zeros(2, dtype=torch.float16), r"is torch\.float16; the fused kernel supports float32 and "
-                                          r"float64 \(complex64/complex128 as their real views\)$"),
-    (torch.zeros(2, device="meta"), r"is on meta; the fused kernel runs on CPU only$"),
-    (torch.zeros(2).as_subclass(Sub), r"is a Sub, a tensor subclass; the fused kernel takes plain tensors "
-                                      r"\(torch\.Tensor, nn\.Parameter\) only$"),
-    (torch.zeros(2, 2).to_sparse(), r"is torch\.sparse_coo; the fused kernel takes strided tensors only$"),
-], ids=["float16", "meta", "subclass", "sparse"])
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        (
+            torch.zeros(2, dtype=torch.float16),
+            r"is torch\.float16; the fused kernel supports float32 and "
+            r"float64 \(complex64/complex128 as their real views\)$",
+        ),
+        (torch.zeros(2, device="meta"), r"is on meta; the fused kernel runs on CPU only$"),
+        (
+            torch.zeros(2).as_subclass(Sub),
+            r"is a Sub, a tensor subclass; the fused kernel takes plain tensors "
+            r"\(torch\.Tensor, nn\.Parameter\) only$",
+        ),
+        (
+            torch.zeros(2, 2).to_sparse(),
+            r"is torch\.sparse_coo; the fused kernel takes strided tensors only$",
+        ),
+    ],
+    ids=["float16", "meta", "subclass", "sparse"],
+)
 def test_check_fusable_names_the_parameter_and_the_group(param, message):
     ok = [torch.nn.Parameter(torch.zeros(2)), torch.zeros(2, dtype=torch.complex128)]
     fused.check_fusable(ok, where=" of group 3")
-    with pytest.raises(fused.FusedUnavailableError, match=r"^fused=True: parameter 2 of group 3 " + message):
-        fused.check_fusable(ok + [param], where=" of group 3")
+    with pytest.raises(
+        fused.FusedUnavailableError, match=r"^fused=True: parameter 2 of group 3 " + message
+    ):
+        fused.check_fusable([*ok, param], where=" of group 3")
 
 
 # --- building: compiler, timeouts, OpenMP --------------------------------------------------
 
-def test_without_a_compiler_fused_true_fails_clearly_and_the_default_never_compiles(fresh, tmp_path):
+
+def test_without_a_compiler_fused_true_fails_clearly_and_the_default_never_compiles(
+    fresh, tmp_path
+):
     fresh.setenv("CC", str(tmp_path / "no-such-cc"))
     fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(fused.FusedUnavailableError,
-                       match=r"^fused=True needs a C compiler to build the fused RMSprop kernel, and "
-                             r"'.*/no-such-cc' was not found \(install gcc or set CC\)"):
+    with pytest.raises(
+        fused.FusedUnavailableError,
+        match=r"^fused=True needs a C compiler to build the fused RMSprop kernel, and "
+        r"'.*/no-such-cc' was not found \(install gcc or set CC\)",
+    ):
         RMSprop([torch.zeros(3, requires_grad=True)], fused=True)
     p = torch.ones(3, requires_grad=True)
     p.grad = torch.ones(3)
@@ -407,11 +550,22 @@ def test_without_a_compiler_fused_true_fails_clearly_and_the_default_never_compi
 
 @needs_cc
 def test_a_failing_compiler_is_reported_with_its_message(fresh, tmp_path):
-    fresh.setenv("CC", str(script(tmp_path / "badcc", 'if [ "$1" = --version ]; then echo bad 1.0; exit 0; fi\n'
-                                                     "echo 'error: out of luck' >&2; exit 3\n")))
+    fresh.setenv(
+        "CC",
+        str(
+            script(
+                tmp_path / "badcc",
+                'if [ "$1" = --version ]; then echo bad 1.0; exit 0; fi\n'
+                "echo 'error: out of luck' >&2; exit 3\n",
+            )
+        ),
+    )
     fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(fused.FusedUnavailableError, match=r"compiling _fused_kernel\.c with .*badcc "
-                                                          r"failed \(exit 3\): error: out of luck"):
+    with pytest.raises(
+        fused.FusedUnavailableError,
+        match=r"compiling _fused_kernel\.c with .*badcc "
+        r"failed \(exit 3\): error: out of luck",
+    ):
         fused.load_kernel()
     assert list((tmp_path / "cache").glob("*.so")) == []
 
@@ -419,16 +573,26 @@ def test_a_failing_compiler_is_reported_with_its_message(fresh, tmp_path):
 @needs_cc
 def test_a_hanging_compiler_is_stopped_after_the_timeout_with_its_children(fresh, tmp_path):
     pidfile = tmp_path / "pid"
-    fresh.setenv("CC", str(script(tmp_path / "hangcc", 'if [ "$1" = --version ]; then echo hang 1.0; exit 0; fi\n'
-                                                       f"sleep 300 &\necho $! > {pidfile}\nwait\n")))
+    fresh.setenv(
+        "CC",
+        str(
+            script(
+                tmp_path / "hangcc",
+                'if [ "$1" = --version ]; then echo hang 1.0; exit 0; fi\n'
+                f"sleep 300 &\necho $! > {pidfile}\nwait\n",
+            )
+        ),
+    )
     fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
     fresh.setenv("RMSPROP_LIB_CC_TIMEOUT", "1")
     signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the compiler's timeout did not fire"))
     signal.alarm(120)
     try:
-        with pytest.raises(fused.FusedUnavailableError,
-                           match=r"^fused=True: compiling _fused_kernel\.c with .*hangcc did not finish "
-                                 r"within 1 s and was stopped \(set RMSPROP_LIB_CC_TIMEOUT to allow longer\)$"):
+        with pytest.raises(
+            fused.FusedUnavailableError,
+            match=r"^fused=True: compiling _fused_kernel\.c with .*hangcc did not finish "
+            r"within 1 s and was stopped \(set RMSPROP_LIB_CC_TIMEOUT to allow longer\)$",
+        ):
             fused.load_kernel()
     finally:
         signal.alarm(0)
@@ -443,9 +607,11 @@ def test_a_hanging_compiler_is_stopped_after_the_timeout_with_its_children(fresh
 
 def test_a_bad_timeout_setting_is_a_clear_error(fresh):
     fresh.setenv("RMSPROP_LIB_CC_TIMEOUT", "soon")
-    with pytest.raises(fused.FusedUnavailableError,
-                       match=r"^fused=True: RMSPROP_LIB_CC_TIMEOUT must be a positive number of seconds, "
-                             r"not 'soon'$"):
+    with pytest.raises(
+        fused.FusedUnavailableError,
+        match=r"^fused=True: RMSPROP_LIB_CC_TIMEOUT must be a positive number of seconds, "
+        r"not 'soon'$",
+    ):
         fused.load_kernel()
 
 
@@ -458,17 +624,22 @@ def test_cc_is_a_program_with_arguments_like_make_reads_it(fresh, tmp_path):
     fused.load_kernel()
     calls = log.read_text().splitlines()
     assert calls[0] == f"{real_cc()} -DFROM_CC=1 --version"
-    assert any(c.startswith(f"{real_cc()} -DFROM_CC=1 -O3") and c.endswith("_fused_kernel.c -lm") for c in calls)
+    assert any(
+        c.startswith(f"{real_cc()} -DFROM_CC=1 -O3") and c.endswith("_fused_kernel.c -lm")
+        for c in calls
+    )
     assert fused.build_info()["cached"] is False
 
 
 @needs_cc
 def test_a_compiler_without_openmp_builds_a_serial_kernel_and_is_remembered(fresh, tmp_path):
     log = tmp_path / "log"
-    cc = script(tmp_path / "cc-without-openmp",
-                f'echo "$@" >> {log}\nfor arg in "$@"; do\n'
-                "  if [ \"$arg\" = -fopenmp ]; then echo 'unsupported: -fopenmp' >&2; exit 1; fi\n"
-                f'done\nexec {real_cc()} "$@"\n')
+    cc = script(
+        tmp_path / "cc-without-openmp",
+        f'echo "$@" >> {log}\nfor arg in "$@"; do\n'
+        "  if [ \"$arg\" = -fopenmp ]; then echo 'unsupported: -fopenmp' >&2; exit 1; fi\n"
+        f'done\nexec {real_cc()} "$@"\n',
+    )
     fresh.setenv("CC", str(cc))
     fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
     fused.load_kernel()
@@ -479,8 +650,16 @@ def test_a_compiler_without_openmp_builds_a_serial_kernel_and_is_remembered(fres
     params, vs, ms, bs = make_group([torch.float64] * 5)
     ref = [clone(params), clone(vs), clone(ms), clone(bs)]
     grads = grads_like(params, 0)
-    hyper = dict(lr=0.01, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True,
-                 maximize=True, eps_in_sqrt=False)
+    hyper = dict(
+        lr=0.01,
+        alpha=0.9,
+        eps=1e-6,
+        weight_decay=0.1,
+        momentum=0.5,
+        centered=True,
+        maximize=True,
+        eps_in_sqrt=False,
+    )
     fused.fused_update(params, grads, vs, ms, bs, **hyper)
     reference_step(ref[0], grads, *ref[1:], **hyper)
     for a, b in zip(params, ref[0]):
@@ -502,9 +681,16 @@ def test_the_parallel_kernel_shares_torchs_openmp_runtime():
 
 # --- the cache ------------------------------------------------------------------------------
 
+
 def run_python(code: str, cache: Path, **env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600, env=dict(os.environ, RMSPROP_LIB_CACHE=str(cache), **env))
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=dict(os.environ, RMSPROP_LIB_CACHE=str(cache), **env),
+    )
 
 
 LOAD_AND_STEP = (
@@ -512,7 +698,8 @@ LOAD_AND_STEP = (
     "p, g, v = [torch.ones(5)], [torch.full((5,), 2.0)], [torch.zeros(5)]\n"
     "fused.fused_update(p, g, v, [], [], lr=0.1, alpha=0.75, eps=0.0, weight_decay=0, momentum=0,"
     " centered=False, maximize=False, eps_in_sqrt=False)\n"
-    "print(json.dumps({'cached': fused.build_info()['cached'], 'p': p[0].tolist()}))\n")
+    "print(json.dumps({'cached': fused.build_info()['cached'], 'p': p[0].tolist()}))\n"
+)
 EXPECTED_P = [1 - 0.1 * 2 / 1.0] * 5  # v = 0.25 * 4 = 1: one step of 0.1 * g / sqrt(v)
 
 
@@ -538,8 +725,10 @@ def test_a_damaged_cached_kernel_is_rebuilt_not_loaded(damage, tmp_path):
             handle.seek(len(good) // 2)
             handle.write(b"\xcc" * 64)
     assert outcome(run_python(LOAD_AND_STEP, cache))["cached"] is False
-    assert hashlib.sha256(kernel.read_bytes()).hexdigest() == \
-        kernel.with_name(kernel.name + ".sha256").read_text().strip()
+    assert (
+        hashlib.sha256(kernel.read_bytes()).hexdigest()
+        == kernel.with_name(kernel.name + ".sha256").read_text().strip()
+    )
 
 
 @needs_cc
@@ -548,25 +737,45 @@ def test_a_kernel_planted_in_a_cache_others_can_write_is_never_loaded(fresh, tmp
     name = Path(fused.build_info()["path"]).name  # the predictable name a planter would use
     marker = tmp_path / "planted-code-ran"
     source = tmp_path / "planted.c"
-    source.write_text('#include <stdio.h>\n__attribute__((constructor)) static void planted(void) {\n'
-                      f'  FILE *f = fopen("{marker}", "w"); if (f) fclose(f);\n}}\n'
-                      "int rmsprop_group(void) { return 0; }\n")
+    source.write_text(
+        "#include <stdio.h>\n__attribute__((constructor)) static void planted(void) {\n"
+        f'  FILE *f = fopen("{marker}", "w"); if (f) fclose(f);\n}}\n'
+        "int rmsprop_group(void) { return 0; }\n"
+    )
     shared = tmp_path / "shared"
     shared.mkdir()
-    subprocess.run([real_cc(), "-shared", "-fPIC", "-o", str(shared / name), str(source)], check=True)
-    (shared / (name + ".sha256")).write_text(hashlib.sha256((shared / name).read_bytes()).hexdigest())
+    subprocess.run(
+        [real_cc(), "-shared", "-fPIC", "-o", str(shared / name), str(source)], check=True
+    )
+    (shared / (name + ".sha256")).write_text(
+        hashlib.sha256((shared / name).read_bytes()).hexdigest()
+    )
     shared.chmod(0o777)
     fresh.setenv("RMSPROP_LIB_CACHE", str(shared))
     fused._reset_for_tests()
     fused.load_kernel()
     info = fused.build_info()
     assert not marker.exists()
-    assert info["cache"].startswith(f"not used, built privately instead: {shared} is writable by group "
-                                    "or others (mode 777)")
+    assert info["cache"].startswith(
+        f"not used, built privately instead: {shared} is writable by group or others (mode 777)"
+    )
     assert info["cached"] is False and not Path(info["path"]).exists()  # the private copy is gone
     p, g, v = [torch.ones(5)], [torch.full((5,), 2.0)], [torch.zeros(5)]
-    fused.fused_update(p, g, v, [], [], lr=0.1, alpha=0.75, eps=0.0, weight_decay=0, momentum=0,
-                       centered=False, maximize=False, eps_in_sqrt=False)
+    fused.fused_update(
+        p,
+        g,
+        v,
+        [],
+        [],
+        lr=0.1,
+        alpha=0.75,
+        eps=0.0,
+        weight_decay=0,
+        momentum=0,
+        centered=False,
+        maximize=False,
+        eps_in_sqrt=False,
+    )
     assert p[0].tolist() == pytest.approx(EXPECTED_P)
 
 
@@ -577,11 +786,14 @@ def test_a_cache_directory_that_cannot_be_made_means_a_private_build(fresh, tmp_
     fresh.setenv("RMSPROP_LIB_CACHE", str(blocker / "cache"))
     fused.load_kernel()
     assert fused.build_info()["cache"].startswith(
-        f"not used, built privately instead: cannot use {blocker / 'cache'}: ")
+        f"not used, built privately instead: cannot use {blocker / 'cache'}: "
+    )
 
 
 @needs_cc
-def test_a_verified_kernel_lacking_its_symbol_is_rebuilt_and_a_fresh_one_is_a_clean_error(fresh, tmp_path):
+def test_a_verified_kernel_lacking_its_symbol_is_rebuilt_and_a_fresh_one_is_a_clean_error(
+    fresh, tmp_path
+):
     fused.load_kernel()
     name = Path(fused.build_info()["path"]).name
     empty = tmp_path / "empty.c"
@@ -595,13 +807,22 @@ def test_a_verified_kernel_lacking_its_symbol_is_rebuilt_and_a_fresh_one_is_a_cl
     fused.load_kernel()  # the digest vouches for it, but it is no kernel: rebuilt
     assert fused.build_info()["cached"] is False and (cache / name).stat().st_size > 0
     fused._reset_for_tests()
-    fresh.setenv("CC", str(script(tmp_path / "wrongcc",
-                                  'if [ "$1" = --version ]; then echo wrong 1.0; exit 0; fi\n'
-                                  'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then out=$2; fi; shift; done\n'
-                                  f'exec {real_cc()} -shared -fPIC -o "$out" {empty}\n')))
-    with pytest.raises(fused.FusedUnavailableError,
-                       match=r"^fused=True: the kernel library rmsprop_fused_\w+\.so lacks the symbol "
-                             r"rmsprop_group$"):
+    fresh.setenv(
+        "CC",
+        str(
+            script(
+                tmp_path / "wrongcc",
+                'if [ "$1" = --version ]; then echo wrong 1.0; exit 0; fi\n'
+                'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then out=$2; fi; shift; done\n'
+                f'exec {real_cc()} -shared -fPIC -o "$out" {empty}\n',
+            )
+        ),
+    )
+    with pytest.raises(
+        fused.FusedUnavailableError,
+        match=r"^fused=True: the kernel library rmsprop_fused_\w+\.so lacks the symbol "
+        r"rmsprop_group$",
+    ):
         fused.load_kernel()
 
 
@@ -609,8 +830,17 @@ def test_a_verified_kernel_lacking_its_symbol_is_rebuilt_and_a_fresh_one_is_a_cl
 def test_four_processes_building_at_once_publish_one_kernel(tmp_path):
     cache = tmp_path / "cache"
     env = dict(os.environ, RMSPROP_LIB_CACHE=str(cache))
-    procs = [subprocess.Popen([sys.executable, "-c", LOAD_AND_STEP], cwd=ROOT, env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOAD_AND_STEP],
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=600)
@@ -625,9 +855,11 @@ def test_stale_kernels_are_pruned_when_a_new_one_is_published(fresh, tmp_path):
     cache = tmp_path / "cache"
     cache.mkdir()
     current = "rmsprop_fused_" + hashlib.sha256(fused.SOURCE.read_bytes()).hexdigest()[:12] + "_"
-    old_source = [cache / "rmsprop_fused_000000000000_1111111111111111.so",
-                  cache / "rmsprop_fused_000000000000_1111111111111111.so.sha256",
-                  cache / "rmsprop_fused_0123456789abcdef.so"]  # the naming before digests
+    old_source = [
+        cache / "rmsprop_fused_000000000000_1111111111111111.so",
+        cache / "rmsprop_fused_000000000000_1111111111111111.so.sha256",
+        cache / "rmsprop_fused_0123456789abcdef.so",
+    ]  # the naming before digests
     unused = [cache / f"{current}2222222222222222.so", cache / f"{current}2222222222222222.failed"]
     recent = cache / f"{current}3333333333333333.so"
     for path in old_source + unused + [recent]:
@@ -646,14 +878,21 @@ def test_stale_kernels_are_pruned_when_a_new_one_is_published(fresh, tmp_path):
 
 # --- through the optimizer --------------------------------------------------------------------
 
+
 @needs_cc
 def test_the_optimizer_with_fused_true_matches_torch():
     g = torch.Generator().manual_seed(3)
-    start = [torch.randn(5, 4, dtype=torch.float64, generator=g), torch.randn(6, dtype=torch.complex128, generator=g)]
+    start = [
+        torch.randn(5, 4, dtype=torch.float64, generator=g),
+        torch.randn(6, dtype=torch.complex128, generator=g),
+    ]
     ours = [p.clone().requires_grad_() for p in start]
     theirs = [p.clone().requires_grad_() for p in start]
     options = dict(lr=0.01, weight_decay=0.1, momentum=0.5, centered=True)
-    ours_opt, theirs_opt = RMSprop(ours, fused=True, **options), torch.optim.RMSprop(theirs, **options)
+    ours_opt, theirs_opt = (
+        RMSprop(ours, fused=True, **options),
+        torch.optim.RMSprop(theirs, **options),
+    )
     for _ in range(4):
         for p, q in zip(ours, theirs):
             p.grad = torch.randn(p.shape, dtype=p.dtype, generator=g)

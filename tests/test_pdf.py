@@ -54,7 +54,9 @@ def text(pdf) -> str:
 
 
 def _soup(built_book, doc: str) -> BeautifulSoup:
-    return BeautifulSoup((built_book.html / f"{doc}.html").read_text(encoding="utf-8"), "html.parser")
+    return BeautifulSoup(
+        (built_book.html / f"{doc}.html").read_text(encoding="utf-8"), "html.parser"
+    )
 
 
 def _article(built_book, doc: str):
@@ -67,8 +69,7 @@ def test_pdf_is_linked_from_the_book_index(built_book, pdf):
 
 
 def test_pdf_has_one_bookmark_per_page_in_reading_order(built_book, pdf):
-    titles = [_squash(_article(built_book, doc).find("h1").get_text()).rstrip("#")
-              for doc in PAGES]
+    titles = [_squash(_article(built_book, doc).find("h1").get_text()).rstrip("#") for doc in PAGES]
     assert [_squash(item.title) for item in pdf.outline] == titles
 
 
@@ -82,15 +83,20 @@ def test_pdf_holds_every_heading_of_every_page(built_book, text):
 
 def test_pdf_holds_the_chapter_title_and_numbered_equations(built_book, text):
     assert "RMSProp算法" in text
-    numbers = [_squash(n.get_text()) for n in _article(built_book, "book/rmsprop").select("span.eqno")]
+    numbers = [
+        _squash(n.get_text()) for n in _article(built_book, "book/rmsprop").select("span.eqno")
+    ]
     assert len(numbers) >= 3
     for number in numbers:  # e.g. "(1)", typeset by MathJax in the PDF
         assert number.rstrip("#") in text
 
 
 def test_pdf_holds_both_printed_training_outputs(built_book, text):
-    outputs = [_squash(o.get_text()) for o in _article(built_book, "book/rmsprop")
-               .select("div.cell_output pre") if "secperepoch" in _squash(o.get_text())]
+    outputs = [
+        _squash(o.get_text())
+        for o in _article(built_book, "book/rmsprop").select("div.cell_output pre")
+        if "secperepoch" in _squash(o.get_text())
+    ]
     losses = [re.search(r"loss:\d+\.\d+", o).group() for o in outputs]
     assert len(losses) >= 2
     for loss in losses:
@@ -108,7 +114,9 @@ def test_pdf_holds_every_figure_with_its_caption(built_book, pdf):
         holders = [i for i, text in enumerate(texts) if all(w in text for w in words)]
         assert holders, caption
         # The figure sits above its caption: on the caption's page or at the foot of the one before.
-        assert any(_draws_a_figure(pdf, page) for i in holders for page in {max(i - 1, 0), i}), caption
+        assert any(_draws_a_figure(pdf, page) for i in holders for page in {max(i - 1, 0), i}), (
+            caption
+        )
 
 
 # matplotlib's first colour, "#1f77b4": every line figure of the book strokes or fills with it,
@@ -128,8 +136,11 @@ def _draws_a_figure(pdf, index: int) -> bool:
         streams.append(ContentStream(xobject, pdf))
     for stream in streams:
         for operands, operator in stream.operations:
-            if operator in (b"RG", b"rg", b"SC", b"sc", b"SCN", b"scn") and len(operands) == 3 \
-                    and all(abs(float(v) - c) < 0.004 for v, c in zip(operands, FIGURE_RGB)):
+            if (
+                operator in (b"RG", b"rg", b"SC", b"sc", b"SCN", b"scn")
+                and len(operands) == 3
+                and all(abs(float(v) - c) < 0.004 for v, c in zip(operands, FIGURE_RGB))
+            ):
                 return True
     return False
 
@@ -153,7 +164,9 @@ def _mapped_codes(cmap: str) -> set[int]:
     """Character codes a ToUnicode CMap maps (its bfchar entries and bfrange starts/ends)."""
     codes: set[int] = set()
     for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
-        codes |= {int(src, 16) for src, _ in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block)}
+        codes |= {
+            int(src, 16) for src, _ in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block)
+        }
     for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
         for lo, hi in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*[<\[]", block):
             codes |= set(range(int(lo, 16), int(hi, 16) + 1))
@@ -170,8 +183,11 @@ def test_pdf_embeds_every_font_and_draws_no_missing_glyph(pdf):
         if font["/Subtype"] == "/Type3":  # glyphs are drawing procedures inside the PDF
             assert font["/CharProcs"], name
         else:
-            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"] \
-                if font["/Subtype"] == "/Type0" else font["/FontDescriptor"]
+            descriptor = (
+                font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+                if font["/Subtype"] == "/Type0"
+                else font["/FontDescriptor"]
+            )
             assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), name
         # Glyph 0 is .notdef, the box drawn for a character the font lacks.
         assert "/ToUnicode" in font, name
@@ -188,8 +204,12 @@ def test_pdf_text_searches_as_chinese(text):
 
 
 def test_pdf_holds_no_path_of_the_building_machine(built_book, pdf):
-    uris = [str(a.get_object()["/A"].get("/URI", "")) for page in pdf.pages
-            for a in page.get("/Annots") or [] if "/A" in a.get_object()]
+    uris = [
+        str(a.get_object()["/A"].get("/URI", ""))
+        for page in pdf.pages
+        for a in page.get("/Annots") or []
+        if "/A" in a.get_object()
+    ]
     assert not [u for u in uris if u.startswith("file:")]
     raw = (built_book.html / PDF_NAME).read_bytes()
     for path in {str(built_book.root), str(Path.home()), sys.prefix}:
@@ -226,7 +246,9 @@ def test_unknown_mode_is_an_error(monkeypatch):
     from sphinx.errors import ExtensionError
 
     monkeypatch.setenv("RMSPROP_BOOK_PDF", "yes")
-    with pytest.raises(ExtensionError, match="pdf_edition must be 'auto', 'on' or 'off', got 'yes'"):
+    with pytest.raises(
+        ExtensionError, match="pdf_edition must be 'auto', 'on' or 'off', got 'yes'"
+    ):
         _extension()._decide(_FakeApp())
 
 

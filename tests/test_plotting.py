@@ -10,7 +10,7 @@ import pytest
 import rmsprop_lib as rl
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +62,9 @@ def test_plot_ema_weights_draws_one_geometric_series_per_gamma():
     np.testing.assert_allclose(lines[0].get_ydata(), [0.1, 0.09, 0.081, 0.0729], rtol=1e-12)
     np.testing.assert_allclose(lines[1].get_ydata(), [0.5, 0.25, 0.125, 0.0625], rtol=1e-12)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "γ = 0.90, 1/(1-γ) = 10", "γ = 0.50, 1/(1-γ) = 2"]
+        "γ = 0.90, 1/(1-γ) = 10",
+        "γ = 0.50, 1/(1-γ) = 2",
+    ]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("t (steps ago)", "weight")
 
 
@@ -94,10 +96,12 @@ def test_plot_final_loss_grid_shows_rows_of_gamma_and_columns_of_lr():
 
 def test_plotting_functions_return_a_figure_and_change_no_rcparams():
     before = dict(matplotlib.rcParams)
-    figures = [rl.show_trace_2d(rl.f_2d, rl.train_2d(rl.rmsprop_2d, steps=2)),
-               rl.plot_ema_weights(),
-               rl.plot_effective_lr({"a": [1.0]}),
-               rl.plot_losses(rl.TrainResult([0.5], [0.0], [])),
-               rl.plot_final_loss_grid([0.1], [0.9], [[0.3]])]
+    figures = [
+        rl.show_trace_2d(rl.f_2d, rl.train_2d(rl.rmsprop_2d, steps=2)),
+        rl.plot_ema_weights(),
+        rl.plot_effective_lr({"a": [1.0]}),
+        rl.plot_losses(rl.TrainResult([0.5], [0.0], [])),
+        rl.plot_final_loss_grid([0.1], [0.9], [[0.3]]),
+    ]
     assert all(isinstance(fig, matplotlib.figure.Figure) for fig in figures)
     assert dict(matplotlib.rcParams) == before

@@ -18,16 +18,23 @@ import math
 import pytest
 import torch
 
-from rmsprop_lib import (RMSprop, init_rmsprop_states, rmsprop, rmsprop_update, train_ch7,
-                         train_pytorch_ch7)
+from rmsprop_lib import (
+    RMSprop,
+    init_rmsprop_states,
+    rmsprop,
+    rmsprop_update,
+    train_ch7,
+    train_pytorch_ch7,
+)
 
 CHAPTER = {"lr": 0.01, "gamma": 0.9}
 ROUNDING_RTOL = 1e-6  # about 8 float32 ulps at the chapter's loss of 0.24
 
 
 def _params_with_grads(generator, dtype=torch.float64, shapes=((5, 1), (1,))):
-    params = [torch.randn(shape, dtype=dtype, generator=generator).requires_grad_()
-              for shape in shapes]
+    params = [
+        torch.randn(shape, dtype=dtype, generator=generator).requires_grad_() for shape in shapes
+    ]
     for p in params:
         p.grad = torch.randn(p.shape, dtype=dtype, generator=generator)
     return params
@@ -57,10 +64,15 @@ def test_rmsprop_uses_eps_1e_minus_6_inside_the_root(generator):
     w, b = _params_with_grads(generator)
     w.grad = torch.tensor([[1e-4], [1e-3], [0.0], [-2e-3], [5.0]], dtype=torch.float64)
     w0 = w.detach().clone()
-    rmsprop([w, b], [torch.zeros(5, 1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)],
-            {"lr": 1.0, "gamma": 0.0})
-    expected = [x - g / math.sqrt(g * g + 1e-6) for x, g in zip(w0.flatten().tolist(),
-                                                                 w.grad.flatten().tolist())]
+    rmsprop(
+        [w, b],
+        [torch.zeros(5, 1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)],
+        {"lr": 1.0, "gamma": 0.0},
+    )
+    expected = [
+        x - g / math.sqrt(g * g + 1e-6)
+        for x, g in zip(w0.flatten().tolist(), w.grad.flatten().tolist())
+    ]
     assert w.detach().flatten().tolist() == pytest.approx(expected, rel=1e-14)
 
 
@@ -75,8 +87,15 @@ def test_rmsprop_with_gamma_one_keeps_the_state_at_zero(generator):
 
 def _library_update(params, states, hyperparams):
     """The same step through the library's general update, in the chapter's calling shape."""
-    rmsprop_update([p.detach() for p in params], [p.grad for p in params], list(states),
-                   lr=hyperparams["lr"], alpha=hyperparams["gamma"], eps=1e-6, eps_in_sqrt=True)
+    rmsprop_update(
+        [p.detach() for p in params],
+        [p.grad for p in params],
+        list(states),
+        lr=hyperparams["lr"],
+        alpha=hyperparams["gamma"],
+        eps=1e-6,
+        eps_in_sqrt=True,
+    )
 
 
 def _both(generator, gamma, dtype, steps=5, shapes=((5, 1), (1,))):
@@ -96,7 +115,8 @@ def _both(generator, gamma, dtype, steps=5, shapes=((5, 1), (1,))):
 @pytest.mark.parametrize("gamma", [0.0, 1.0])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_rmsprop_equals_rmsprop_update_bit_for_bit_when_no_product_is_rounded(
-        generator, gamma, dtype):
+    generator, gamma, dtype
+):
     # gamma = 0: s = g*g exactly as addcmul computes it; gamma = 1: s stays 0 in both.
     for ours, s_ours, lib, s_lib in _both(generator, gamma, dtype):
         for a, b in zip([*ours, *s_ours], [*lib, *s_lib]):
@@ -104,8 +124,7 @@ def test_rmsprop_equals_rmsprop_update_bit_for_bit_when_no_product_is_rounded(
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_one_step_differs_from_rmsprop_update_by_the_rounding_bound_of_the_state(
-        generator, dtype):
+def test_one_step_differs_from_rmsprop_update_by_the_rounding_bound_of_the_state(generator, dtype):
     p = torch.randn(10_000, dtype=dtype, generator=generator).requires_grad_()
     p.grad = torch.randn(10_000, dtype=dtype, generator=generator)
     s = torch.rand(10_000, dtype=dtype, generator=generator)
@@ -139,32 +158,36 @@ def _fma_variant(params, states, hyperparams):
 def _runs(features, labels, seed):
     scratch = train_ch7(rmsprop, init_rmsprop_states(), CHAPTER, features, labels, seed=seed)
     fma = train_ch7(_fma_variant, init_rmsprop_states(), CHAPTER, features, labels, seed=seed)
-    update = train_ch7(_library_update, init_rmsprop_states(), CHAPTER, features, labels,
-                       seed=seed)
-    optimizer = train_pytorch_ch7(RMSprop, {"lr": 0.01, "alpha": 0.9, "eps": 1e-6,
-                                            "eps_in_sqrt": True, "foreach": False},
-                                  features, labels, seed=seed)
+    update = train_ch7(_library_update, init_rmsprop_states(), CHAPTER, features, labels, seed=seed)
+    optimizer = train_pytorch_ch7(
+        RMSprop,
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-6, "eps_in_sqrt": True, "foreach": False},
+        features,
+        labels,
+        seed=seed,
+    )
     return scratch, fma, update, optimizer
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_chapter_run_matches_the_library_to_rounding_and_only_the_fma_differs(
-        chapter_data, seed):
+def test_chapter_run_matches_the_library_to_rounding_and_only_the_fma_differs(chapter_data, seed):
     scratch, fma, update, optimizer = _runs(*chapter_data, seed)
     # The general update and the optimizer class are the same operations: bit for bit.
     assert update.losses == optimizer.losses
     # Computing the state with one fused multiply-add is the only difference from them.
     assert fma.losses == optimizer.losses
     # The chapter's formula rounds the product once more: equal within the stated bound.
-    torch.testing.assert_close(torch.tensor(scratch.losses), torch.tensor(optimizer.losses),
-                               rtol=ROUNDING_RTOL, atol=0)
+    torch.testing.assert_close(
+        torch.tensor(scratch.losses), torch.tensor(optimizer.losses), rtol=ROUNDING_RTOL, atol=0
+    )
 
 
 def test_rounding_is_far_below_the_effect_of_where_eps_goes(chapter_data):
     # The page's seed: the chapter page prints both differences and their ratio.
     scratch, _, _, optimizer = _runs(*chapter_data, 0)
-    torch_run = train_pytorch_ch7(torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, *chapter_data,
-                                  seed=0)
+    torch_run = train_pytorch_ch7(
+        torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, *chapter_data, seed=0
+    )
     rounding = max(abs(a - b) for a, b in zip(scratch.losses, optimizer.losses))
     eps_gap = max(abs(a - b) for a, b in zip(scratch.losses, torch_run.losses))
     assert 0 < rounding and 10 * rounding < eps_gap

@@ -1,10 +1,20 @@
+import itertools
 import math
 from functools import partial
 
 import pytest
 
-from rmsprop_lib import (adagrad_2d, effective_lr, f_2d, f_2d_rotated, format_trace, grad_f_2d,
-                         grad_f_2d_rotated, rmsprop_2d, train_2d)
+from rmsprop_lib import (
+    adagrad_2d,
+    effective_lr,
+    f_2d,
+    f_2d_rotated,
+    format_trace,
+    grad_f_2d,
+    grad_f_2d_rotated,
+    rmsprop_2d,
+    train_2d,
+)
 
 
 def test_train_2d_reproduces_the_chapter_numbers():
@@ -34,14 +44,17 @@ def test_effective_lr_of_adagrad_never_increases_while_rmsprop_recovers():
     ada = effective_lr(train_2d(partial(adagrad_2d, eta=0.4), steps=40), eta=0.4)
     rms = effective_lr(train_2d(partial(rmsprop_2d, eta=0.4, gamma=0.9), steps=40), eta=0.4)
     for coord in ada:
-        assert all(b <= a for a, b in zip(coord, coord[1:]))
+        assert all(b <= a for a, b in itertools.pairwise(coord))
     assert rms[0][-1] > rms[0][5]
 
 
 def test_gradients_match_finite_differences():
     for f, grad in [(f_2d, grad_f_2d), (f_2d_rotated, grad_f_2d_rotated)]:
         x1, x2, h = 0.7, -1.3, 1e-6
-        numeric = ((f(x1 + h, x2) - f(x1 - h, x2)) / (2 * h), (f(x1, x2 + h) - f(x1, x2 - h)) / (2 * h))
+        numeric = (
+            (f(x1 + h, x2) - f(x1 - h, x2)) / (2 * h),
+            (f(x1, x2 + h) - f(x1, x2 - h)) / (2 * h),
+        )
         assert grad(x1, x2) == pytest.approx(numeric, rel=1e-6)
 
 
@@ -51,7 +64,7 @@ def test_train_2d_starts_where_asked_and_zero_steps_is_just_the_start():
 
 
 def test_rmsprop_2d_takes_the_gradient_it_is_given():
-    x1, x2, s1, s2 = rmsprop_2d(1.0, 0.0, 0.0, 0.0, eta=0.4, gamma=0.5, grad=grad_f_2d_rotated)
+    _x1, x2, s1, s2 = rmsprop_2d(1.0, 0.0, 0.0, 0.0, eta=0.4, gamma=0.5, grad=grad_f_2d_rotated)
     g1, g2 = grad_f_2d_rotated(1.0, 0.0)  # (4.2, -3.8)
     assert (s1, s2) == pytest.approx((0.5 * g1**2, 0.5 * g2**2))
     assert x2 == pytest.approx(0.4 * 3.8 / math.sqrt(0.5 * 3.8**2 + 1e-6))

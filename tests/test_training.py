@@ -1,8 +1,14 @@
 import pytest
 import torch
 
-from rmsprop_lib import (init_rmsprop_states, linreg, rmsprop, squared_loss, train_ch7,
-                         train_pytorch_ch7)
+from rmsprop_lib import (
+    init_rmsprop_states,
+    linreg,
+    rmsprop,
+    squared_loss,
+    train_ch7,
+    train_pytorch_ch7,
+)
 
 CHAPTER = {"lr": 0.01, "gamma": 0.9}
 
@@ -10,9 +16,16 @@ CHAPTER = {"lr": 0.01, "gamma": 0.9}
 def test_linreg_and_squared_loss_by_hand():
     torch.testing.assert_close(
         linreg(torch.eye(2), torch.tensor([[2.0], [3.0]]), torch.tensor([1.0])),
-        torch.tensor([[3.0], [4.0]]), rtol=0, atol=0)
-    torch.testing.assert_close(squared_loss(torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0])),
-                               torch.tensor([[0.5], [2.0]]), rtol=0, atol=0)
+        torch.tensor([[3.0], [4.0]]),
+        rtol=0,
+        atol=0,
+    )
+    torch.testing.assert_close(
+        squared_loss(torch.tensor([[1.0], [3.0]]), torch.tensor([0.0, 1.0])),
+        torch.tensor([[0.5], [2.0]]),
+        rtol=0,
+        atol=0,
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
@@ -26,8 +39,9 @@ def test_scratch_training_lands_in_the_chapter_band(chapter_data, seed):
 @pytest.mark.parametrize("seed", [0, 7])
 def test_concise_training_with_torch_lands_in_the_chapter_band(chapter_data, seed):
     features, labels = chapter_data
-    result = train_pytorch_ch7(torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, features, labels,
-                               seed=seed)
+    result = train_pytorch_ch7(
+        torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, features, labels, seed=seed
+    )
     assert 0.235 < result.losses[-1] < 0.255
 
 
@@ -42,15 +56,25 @@ def test_training_records_every_100_examples_and_times_each_epoch(chapter_data):
 def test_record_every_counts_examples_and_the_last_batch_may_be_short(chapter_data):
     features, labels = chapter_data
     # 1500 examples in batches of 7: 214 full batches and one of 2; a record every 700.
-    result = train_ch7(rmsprop, init_rmsprop_states(), CHAPTER, features, labels,
-                       batch_size=7, num_epochs=1, record_every=700)
+    result = train_ch7(
+        rmsprop,
+        init_rmsprop_states(),
+        CHAPTER,
+        features,
+        labels,
+        batch_size=7,
+        num_epochs=1,
+        record_every=700,
+    )
     assert result.epochs == pytest.approx([0.0, 700 / 1500, 1400 / 1500])
 
 
 def test_training_is_reproducible_for_a_seed_and_varies_across_seeds(chapter_data):
     features, labels = chapter_data
-    runs = [train_ch7(rmsprop, init_rmsprop_states(), CHAPTER, features, labels, seed=s).losses
-            for s in (3, 3, 4)]
+    runs = [
+        train_ch7(rmsprop, init_rmsprop_states(), CHAPTER, features, labels, seed=s).losses
+        for s in (3, 3, 4)
+    ]
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
 
@@ -59,8 +83,7 @@ def test_train_pytorch_ch7_leaves_torchs_global_generator_alone(chapter_data):
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
-    train_pytorch_ch7(torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, *chapter_data,
-                      num_epochs=1)
+    train_pytorch_ch7(torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, *chapter_data, num_epochs=1)
     assert torch.equal(torch.rand(3), expected)
 
 

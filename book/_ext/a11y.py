@@ -18,20 +18,34 @@ import re
 
 from docutils import nodes
 
-_SYMBOLS = {r"\eta": "η", r"\gamma": "γ", r"\epsilon": "ε", r"\alpha": "α",
-            r"\lambda": "λ", r"\mu": "μ", r"\theta": "θ", r"\odot": "⊙",
-            r"\leftarrow": "←", r"\cdot": "·", r"\times": "×", r"\le": "≤", r"\ge": "≥"}
+_SYMBOLS = {
+    r"\eta": "η",
+    r"\gamma": "γ",
+    r"\epsilon": "ε",
+    r"\alpha": "α",
+    r"\lambda": "λ",
+    r"\mu": "μ",
+    r"\theta": "θ",
+    r"\odot": "⊙",
+    r"\leftarrow": "←",
+    r"\cdot": "·",
+    r"\times": "×",
+    r"\le": "≤",
+    r"\ge": "≥",
+}
 _SUB = dict(zip("0123456789t+-", "₀₁₂₃₄₅₆₇₈₉ₜ₊₋"))
 _SUP = dict(zip("0123456789t+-", "⁰¹²³⁴⁵⁶⁷⁸⁹ᵗ⁺⁻"))
 
 
 def _script(table: dict[str, str], mark: str):
     """``x_{t-1}`` -> ``xₜ₋₁`` where every character has a sub/superscript, else ``x_(t-1)``."""
+
     def replace(match: re.Match) -> str:
         body = match.group(1) if match.group(1) is not None else match.group(2)
         if all(c in table for c in body):
             return "".join(table[c] for c in body)
         return f"{mark}({body})" if len(body) > 1 else f"{mark}{body}"
+
     return replace
 
 
@@ -77,8 +91,9 @@ def _add_alt(app, doctree, docname):
 def visit_citation(self, node):
     start = len(self.body)
     type(self).visit_citation(self, node)
-    self.body[start:] = [part.replace('role="doc-biblioentry"', 'role="listitem"')
-                         for part in self.body[start:]]
+    self.body[start:] = [
+        part.replace('role="doc-biblioentry"', 'role="listitem"') for part in self.body[start:]
+    ]
 
 
 def depart_citation(self, node):

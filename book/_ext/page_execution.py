@@ -77,10 +77,14 @@ def _rules(config) -> tuple[Rule, ...]:
     rules = []
     for i, entry in enumerate(config.execution_inputs or ()):
         where = f"execution_inputs[{i}]"
-        if not isinstance(entry, dict) or "code" not in entry or \
-                set(entry) - {"code", "files", "package"}:
-            raise ConfigError(f"{where} must be a mapping with 'code' and 'files' and/or "
-                              f"'package', not {entry!r}")
+        if (
+            not isinstance(entry, dict)
+            or "code" not in entry
+            or set(entry) - {"code", "files", "package"}
+        ):
+            raise ConfigError(
+                f"{where} must be a mapping with 'code' and 'files' and/or 'package', not {entry!r}"
+            )
         try:
             pattern = re.compile(entry["code"], re.MULTILINE)
         except re.error as err:
@@ -92,11 +96,16 @@ def _rules(config) -> tuple[Rule, ...]:
 def _package_files(name: str) -> list[tuple[str, Path]]:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(f"execution_inputs names the package {name!r}, which is not "
-                          f"importable: install the project with `pip install -e .`")
+        raise ConfigError(
+            f"execution_inputs names the package {name!r}, which is not "
+            f"importable: install the project with `pip install -e .`"
+        )
     root = Path(next(iter(spec.submodule_search_locations)))
-    return [(f"{name}/{p.relative_to(root).as_posix()}", p) for p in sorted(root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts]
+    return [
+        (f"{name}/{p.relative_to(root).as_posix()}", p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
 
 
 def inputs_digest(code: str) -> str | None:
@@ -146,14 +155,16 @@ def _hash_inputs_not_captions(create_hashed_notebook):
                     del cell.metadata["mystnb"]
         if nb_metadata is not None:
             nb_metadata = (*nb_metadata, DIGEST_KEY)
-        return create_hashed_notebook(self, nb, nb_metadata=nb_metadata,
-                                      cell_metadata=cell_metadata)
+        return create_hashed_notebook(
+            self, nb, nb_metadata=nb_metadata, cell_metadata=cell_metadata
+        )
 
     wrapper._page_execution = True
     return wrapper
 
 
 # --- which pages Sphinx must read again -------------------------------------------------
+
 
 def _records(env) -> dict[str, str | None]:
     if not hasattr(env, "execution_inputs"):
@@ -162,8 +173,11 @@ def _records(env) -> dict[str, str | None]:
 
 
 def _outdated(app, env, added, changed, removed):
-    return sorted(doc for doc, (code, digest) in _records(env).items()
-                  if doc not in removed and doc not in changed and inputs_digest(code) != digest)
+    return sorted(
+        doc
+        for doc, (code, digest) in _records(env).items()
+        if doc not in removed and doc not in changed and inputs_digest(code) != digest
+    )
 
 
 def _read_notebook(env, docname):
@@ -214,6 +228,7 @@ def _write_executed_notebook(env, docname, path, nb):
 
 # --- executing the pages that miss the cache, in parallel --------------------------------
 
+
 def _page_config(config, nb):
     overrides = nb_node_to_dict(nb.metadata.get(config.metadata_key, {}))
     overrides.pop("output_folder", None)
@@ -228,10 +243,14 @@ def _excluded(config, path: Path) -> bool:
 async def _execute(nb, cwd: str, config, kernel_env, limit: asyncio.Semaphore):
     async with limit:
         start = time.perf_counter()
-        client = NotebookClient(nb, timeout=config.execution_timeout,
-                                allow_errors=config.execution_allow_errors,
-                                record_timing=False, coalesce_streams=True,
-                                resources={"metadata": {"path": cwd}})
+        client = NotebookClient(
+            nb,
+            timeout=config.execution_timeout,
+            allow_errors=config.execution_allow_errors,
+            record_timing=False,
+            coalesce_streams=True,
+            resources={"metadata": {"path": cwd}},
+        )
         try:
             await client.async_execute(env=kernel_env)
         except Exception as err:  # a cell raised or timed out, the kernel died or never started
@@ -243,7 +262,7 @@ async def _execute_all(pages, jobs, kernel_env):
     limit = asyncio.Semaphore(jobs)
     with tempfile.TemporaryDirectory() as scratch:
         runs = []
-        for docname, path, nb, config in pages:
+        for _docname, path, nb, config in pages:
             cwd = scratch if config.execution_in_temp else str(path.parent)
             runs.append(_execute(nb, cwd, config, kernel_env, limit))
         return await asyncio.gather(*runs)
@@ -279,7 +298,9 @@ def _execute_outdated(app, env, docnames):
         if err is None:
             cache.cache_notebook_bundle(
                 CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
-                check_validity=False, overwrite=True)
+                check_validity=False,
+                overwrite=True,
+            )
             logger.info(f"Executed notebook {docname} in {seconds:.2f} seconds")
             continue
         failed.append(str(path))
@@ -296,7 +317,8 @@ def _execute_outdated(app, env, docnames):
         # abort the build): it renders it without outputs; the build has already failed.
         env.execution_saved_config = config
         env.mystnb_config = config.copy(
-            execution_excludepatterns=(*config.execution_excludepatterns, *failed))
+            execution_excludepatterns=(*config.execution_excludepatterns, *failed)
+        )
 
 
 def _restore_config(app, env):
@@ -309,6 +331,7 @@ def _restore_config(app, env):
 
 # --- nothing of a failed execution reaches the site --------------------------------------
 
+
 def _clear_reports(app):
     reports = Path(app.outdir, "reports")
     if reports.is_dir():
@@ -320,8 +343,10 @@ def _remove_failed_pages(app, exception):
     if app.builder.format != "html":
         return
     for docname in sorted(getattr(app.env, "execution_failed", ())):
-        for path in (Path(app.outdir, f"{docname}.html"),
-                     Path(app.outdir, "_sources", f"{docname}.ipynb")):
+        for path in (
+            Path(app.outdir, f"{docname}.html"),
+            Path(app.outdir, "_sources", f"{docname}.ipynb"),
+        ):
             path.unlink(missing_ok=True)
         logger.info(f"page_execution: removed {docname}.html, whose notebook failed")
 
@@ -330,8 +355,10 @@ def _configure(app, config):
     _INPUTS["root"] = Path(app.srcdir)
     _INPUTS["rules"] = _rules(config)
     if not isinstance(config.execution_jobs, int) or config.execution_jobs < 0:
-        raise ConfigError(f"execution_jobs must be a non-negative integer (0: one per core), "
-                          f"not {config.execution_jobs!r}")
+        raise ConfigError(
+            f"execution_jobs must be a non-negative integer (0: one per core), "
+            f"not {config.execution_jobs!r}"
+        )
 
 
 def setup(app):
@@ -339,7 +366,8 @@ def setup(app):
     app.add_config_value("execution_inputs", [], "env")
     app.add_config_value("execution_jobs", 0, "")
     JupyterCacheBase.create_hashed_notebook = _hash_inputs_not_captions(
-        JupyterCacheBase.create_hashed_notebook)
+        JupyterCacheBase.create_hashed_notebook
+    )
     app.connect("config-inited", _configure)
     app.connect("builder-inited", _clear_reports)
     app.connect("env-get-outdated", _outdated)
@@ -349,5 +377,9 @@ def setup(app):
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("build-finished", _remove_failed_pages, priority=900)
-    return {"version": "1", "env_version": 1,
-            "parallel_read_safe": True, "parallel_write_safe": True}
+    return {
+        "version": "1",
+        "env_version": 1,
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }

@@ -34,8 +34,14 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("pdf_static")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 # Before printing: unfold every folded answer, wait for MathJax, the images and the fonts;
 # returns the images that did not load.
 PREPARE = """async () => {
@@ -55,7 +61,9 @@ PREPARE = """async () => {
 
 def chromium() -> str | None:
     """The Chromium executable to print with: ``$CHROMIUM``, else ``chromium`` on PATH."""
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    )
 
 
 def _mode(app) -> str:
@@ -149,9 +157,12 @@ def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
                 broken = page.evaluate(PREPARE)
                 if broken:
                     raise ExtensionError(f"pdf_edition: {doc}: images that did not load: {broken}")
-                pdf = page.pdf(format="A4", print_background=False, outline=False,
-                               margin={"top": "18mm", "bottom": "18mm",
-                                       "left": "16mm", "right": "16mm"})
+                pdf = page.pdf(
+                    format="A4",
+                    print_background=False,
+                    outline=False,
+                    margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
+                )
                 start = starts[doc] = len(writer.pages)
                 writer.append(_reader(pdf))
                 title = app.env.titles[doc].astext() if doc in app.env.titles else doc
@@ -161,8 +172,9 @@ def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
     _relink(writer, outdir.resolve().as_uri() + "/", starts)
     # Document information without dates (Chromium's are dropped by ``append``) and no
     # random /ID: the same pages give the same bytes.
-    writer.add_metadata({"/Title": app.config.html_title or app.config.project,
-                         "/Author": app.config.author})
+    writer.add_metadata(
+        {"/Title": app.config.html_title or app.config.project, "/Author": app.config.author}
+    )
     writer.compress_identical_objects()
     with open(path, "wb") as out:
         writer.write(out)
@@ -189,13 +201,15 @@ def _relink(writer, site: str, starts: dict[str, int]) -> None:
             if not uri.startswith(site):
                 kept.append(ref)
                 continue
-            doc = uri[len(site):].split("#")[0].removesuffix(".html")
+            doc = uri[len(site) :].split("#")[0].removesuffix(".html")
             if doc in starts:
                 target = writer.pages[starts[doc]].indirect_reference
-                annotation[NameObject("/A")] = DictionaryObject({
-                    NameObject("/S"): NameObject("/GoTo"),
-                    NameObject("/D"): ArrayObject([target, NameObject("/Fit")]),
-                })
+                annotation[NameObject("/A")] = DictionaryObject(
+                    {
+                        NameObject("/S"): NameObject("/GoTo"),
+                        NameObject("/D"): ArrayObject([target, NameObject("/Fit")]),
+                    }
+                )
                 kept.append(ref)
         page[NameObject("/Annots")] = kept
 

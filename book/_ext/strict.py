@@ -20,8 +20,10 @@ def _forget_failed_build(app, exception):
     # Sphinx itself reads to turn warnings into a failed exit status under --keep-going.
     if exception is None and app._warncount:
         (Path(app.doctreedir) / "environment.pickle").unlink(missing_ok=True)
-        logger.info("strict: the build warned; its environment was discarded so that the "
-                    "next build reads every page again")
+        logger.info(
+            "strict: the build warned; its environment was discarded so that the "
+            "next build reads every page again"
+        )
 
 
 def setup(app):

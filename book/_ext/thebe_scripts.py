@@ -11,8 +11,9 @@ from __future__ import annotations
 
 
 def _is_thebe(script) -> bool:
-    return str(script.filename or "").endswith("sphinx-thebe.js") or \
-        "THEBE_JS_URL" in script.attributes.get("body", "")
+    return str(script.filename or "").endswith(
+        "sphinx-thebe.js"
+    ) or "THEBE_JS_URL" in script.attributes.get("body", "")
 
 
 def _drop_thebe_scripts(app, pagename, templatename, context, doctree):

@@ -22,6 +22,7 @@ def visit_hide_cell_input(self, node):
 
 
 def setup(app):
-    app.add_node(HideCodeCellNode, override=True,
-                 html=(visit_hide_cell_input, depart_HideCellInput))
+    app.add_node(
+        HideCodeCellNode, override=True, html=(visit_hide_cell_input, depart_HideCellInput)
+    )
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
