@@ -7,7 +7,9 @@ In a temporary copy of the project, measures:
 - the chapter's own execution (``book/rmsprop.md`` run top to bottom with nbclient, outside
   Sphinx);
 - the book's cold build, a rebuild without changes, and a rebuild after a one-sentence prose
-  edit of the chapter, with how many notebooks each executed.
+  edit of the chapter, with how many notebooks each executed; these HTML builds run with the
+  PDF edition off (``RMSPROP_BOOK_PDF=off``, as the live preview does);
+- a rebuild after a second prose edit with the PDF edition on: what publishing costs on top.
 
 The floor is the baseline build plus the chapter's execution. Targets: cold build within 1.2x
 of the floor; prose-edit rebuild within 1.5x of the no-change rebuild. Writes the figures to
@@ -52,10 +54,10 @@ PROSE_EDIT = ("本节先给出算法", "本节首先给出算法")
 COLD_TARGET, PROSE_TARGET = 1.2, 1.5
 
 
-def build(root: Path) -> tuple[float, int]:
+def build(root: Path, pdf: str = "off") -> tuple[float, int]:
     """Seconds and executed notebooks of one ``jupyter-book build``; exits if it fails."""
     jb = Path(sys.executable).with_name("jupyter-book")
-    env = dict(os.environ, PYTHONPATH=str(root))
+    env = dict(os.environ, PYTHONPATH=str(root), RMSPROP_BOOK_PDF=pdf)
     start = time.perf_counter()
     proc = subprocess.run(
         [str(jb), "build", str(root)], cwd=root, env=env, capture_output=True, text=True
@@ -87,6 +89,7 @@ def summarise(
     cold: tuple[float, int],
     unchanged: tuple[float, int],
     prose: tuple[float, int],
+    prose_pdf: tuple[float, int],
 ) -> dict:
     """The results file's figures from the measured seconds and executed-notebook counts."""
     floor = baseline_s + chapter_s
@@ -100,6 +103,8 @@ def summarise(
         "rebuild_executed": unchanged[1],
         "prose_edit_s": prose[0],
         "prose_edit_executed": prose[1],
+        "prose_edit_pdf_s": prose_pdf[0],
+        "prose_edit_pdf_executed": prose_pdf[1],
         "cold_vs_floor": cold[0] / floor,
         "cold_target": COLD_TARGET,
         "prose_vs_rebuild": prose[0] / unchanged[0],
@@ -116,6 +121,7 @@ _ROWS = [
     ("本书冷构建", "cold_s", "cold_executed"),
     ("无改动时重新构建", "rebuild_s", "rebuild_executed"),
     ("改动一句正文后重新构建", "prose_edit_s", "prose_edit_executed"),
+    ("再改一句正文后重新构建，连同 PDF 版", "prose_edit_pdf_s", "prose_edit_pdf_executed"),
 ]
 _KEYS = ["cold_vs_floor", "cold_target", "prose_vs_rebuild", "prose_target"]
 
@@ -183,7 +189,12 @@ def main() -> None:
             )
         chapter.write_text(text.replace(*PROSE_EDIT), encoding="utf-8")
         prose = build(book)
-    result = {"machine": machine(), **summarise(base_s, chapter_s, cold, unchanged, prose)}
+        chapter.write_text(text, encoding="utf-8")  # a second prose edit: the sentence back
+        prose_pdf = build(book, pdf="on")
+    result = {
+        "machine": machine(),
+        **summarise(base_s, chapter_s, cold, unchanged, prose, prose_pdf),
+    }
     r = result
     print(f"baseline book (one cell: import torch), cold: {r['baseline_cold_s']:6.1f} s")
     print(f"chapter executed outside Sphinx:           {r['chapter_execution_s']:6.1f} s")
@@ -199,6 +210,10 @@ def main() -> None:
     print(
         f"book, rebuild after a prose edit:          {r['prose_edit_s']:6.1f} s, "
         f"{r['prose_edit_executed']} notebook(s) executed"
+    )
+    print(
+        f"book, prose edit with the PDF edition:     {r['prose_edit_pdf_s']:6.1f} s, "
+        f"{r['prose_edit_pdf_executed']} notebook(s) executed"
     )
     print(f"cold / floor:        {r['cold_vs_floor']:5.2f}x  (target <= {COLD_TARGET}x)")
     print(f"prose / no-change:   {r['prose_vs_rebuild']:5.2f}x  (target <= {PROSE_TARGET}x)")

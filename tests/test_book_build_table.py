@@ -20,6 +20,8 @@ RESULTS = {
     "rebuild_executed": 0,
     "prose_edit_s": 3.26,
     "prose_edit_executed": 0,
+    "prose_edit_pdf_s": 14.71,
+    "prose_edit_pdf_executed": 0,
     "cold_vs_floor": 1.1019,
     "cold_target": 1.2,
     "prose_vs_rebuild": 1.304,
@@ -38,7 +40,8 @@ def test_one_row_per_build_with_seconds_and_executed_notebooks():
     assert "| 本书冷构建 | 23.1 | 2 |" in table
     assert "| 无改动时重新构建 | 2.5 | 0 |" in table
     assert "| 改动一句正文后重新构建 | 3.3 | 0 |" in table
-    assert table.count("\n| ") == 7
+    assert "| 再改一句正文后重新构建，连同 PDF 版 | 14.7 | 0 |" in table
+    assert table.count("\n| ") == 8
     assert table.rstrip().endswith(
         "冷构建 ÷ 下限 = 1.10×（目标 ≤ 1.2×）；改动正文后重新构建 ÷ 无改动重新构建 = 1.30×（目标 ≤ 1.5×）"
     )

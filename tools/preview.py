@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
     env = dict(os.environ)
     # The pages' code cells import this project's rmsprop_lib, as the book build does.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # No PDF edition while writing: printing the book takes longer than the page's rebuild.
+    env.setdefault("RMSPROP_BOOK_PDF", "off")
     os.chdir(ROOT)
     os.execve(sys.executable, autobuild_command(ROOT, args.host, args.port), env)
 
