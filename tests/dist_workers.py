@@ -26,6 +26,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 STARTED = time.perf_counter()  # before torch is imported: the log says what imports cost
 
@@ -41,7 +42,7 @@ TIMEOUT = datetime.timedelta(seconds=60)  # every store wait and collective give
 # --- what both sides share -------------------------------------------------------------
 
 # Construction keywords under test for DDP and ZeroRedundancyOptimizer (default path first).
-DDP_CONFIGS = {
+DDP_CONFIGS: dict[str, dict[str, Any]] = {
     "default": {"lr": 0.01},
     "centered-momentum-wd": {
         "lr": 0.01,
@@ -53,7 +54,7 @@ DDP_CONFIGS = {
     "eps_in_sqrt": {"lr": 0.01, "eps": 1e-3, "eps_in_sqrt": True},
 }
 # Hyperparameters for sharded (DTensor) parameters: torch's test covers plain, centered, momentum.
-DTENSOR_CONFIGS = {
+DTENSOR_CONFIGS: dict[str, dict[str, Any]] = {
     "plain": {"lr": 0.01},
     "centered": {"lr": 0.01, "centered": True},
     "momentum": {"lr": 0.01, "momentum": 0.9},
@@ -68,14 +69,20 @@ DTENSOR_CONFIGS = {
     "eps_in_sqrt": {"lr": 0.01, "eps": 1e-3, "eps_in_sqrt": True},
 }
 # How the optimizer is constructed: torch's loop asked for explicitly, multi-tensor, default.
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "loop": {"foreach": False, "fused": False},
     "foreach": {"foreach": True},
     "default": {},
 }
 # Parameters held as DTensors sharded along dim 0; "odd" has 7 rows, so the shards differ in size.
 SHARDED_SHAPES = {"weight": (8, 5), "bias": (8,), "odd": (7, 3)}
-DCP_CONFIG = {"lr": 0.01, "alpha": 0.9, "centered": True, "momentum": 0.5, "weight_decay": 0.1}
+DCP_CONFIG: dict[str, Any] = {
+    "lr": 0.01,
+    "alpha": 0.9,
+    "centered": True,
+    "momentum": 0.5,
+    "weight_decay": 0.1,
+}
 DCP_SPLIT = 2  # steps before the checkpoint; STEPS - DCP_SPLIT after it
 
 
@@ -306,13 +313,13 @@ def _dtensor(variant: str):
 
         model_runs = {}
         for name in ("plain", "centered", "momentum") if variant != "foreach" else ():
-            model = distribute_module(make_tp_mlp(), mesh, shard_fn, input_fn, output_fn)
-            opt = RMSprop(model.parameters(), **DTENSOR_CONFIGS[name], **VARIANTS[variant])
+            mlp = distribute_module(make_tp_mlp(), mesh, shard_fn, input_fn, output_fn)
+            opt = RMSprop(mlp.parameters(), **DTENSOR_CONFIGS[name], **VARIANTS[variant])
             for step in range(TP_STEPS):
                 opt.zero_grad(set_to_none=(step % 2 == 0))
-                model(tp_input(step)).sum().backward()
+                mlp(tp_input(step)).sum().backward()
                 opt.step()
-            model_runs[name] = snapshot(model, opt)
+            model_runs[name] = snapshot(mlp, opt)
         return {"synthetic": synthetic, "layouts": layouts, "model": model_runs}
 
     return run
@@ -348,7 +355,7 @@ def _dcp(rank: int, out: Path) -> dict:
     opt = RMSprop(model.parameters(), **config)
     before_load = snapshot(model, None)
     model_sd, optim_sd = get_state_dict(model, opt)
-    loaded = {"model": model_sd, "optim": optim_sd}
+    loaded: dict[str, Any] = {"model": model_sd, "optim": optim_sd}
     dcp.load(loaded, checkpoint_id=str(ckpt))
     set_state_dict(model, opt, model_state_dict=loaded["model"], optim_state_dict=loaded["optim"])
     after_load = snapshot(model, opt)
@@ -377,7 +384,7 @@ def _fused_dtensor(rank: int, out: Path) -> dict:
     results = {}
     for name in ("plain", "all"):
         model = _sharded_holder(mesh)
-        outcome = {"raised": None, "message": None, "is_fused_unavailable": False}
+        outcome: dict[str, Any] = {"raised": None, "message": None, "is_fused_unavailable": False}
         try:
             opt = RMSprop(model.parameters(), **DTENSOR_CONFIGS[name], fused=True)
         except Exception as exc:  # recorded, judged by the test

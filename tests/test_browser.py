@@ -11,11 +11,15 @@ import shutil
 import threading
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pytest
 
 from rmsprop_lib import adagrad_2d, f_2d, rmsprop_2d, train_2d
+
+if TYPE_CHECKING:  # at run time the browser fixture imports playwright, after its checks
+    from playwright.sync_api import ConsoleMessage, Response
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
@@ -81,14 +85,22 @@ class Reader:
             **options,
         )
         self.page = self.context.new_page()
-        self.requests, self.console_errors, self.failures = [], [], []
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+        self.failures: list[str] = []
         self.context.route("**/*", self._route)
-        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: self.console_errors.append(str(e)))
         self.page.on("requestfailed", lambda r: self.failures.append(r.url))
-        self.page.on(
-            "response", lambda r: r.status >= 400 and self.failures.append(f"{r.status} {r.url}")
-        )
+        self.page.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.failures.append(f"{response.status} {response.url}")
 
     def _route(self, route):
         url = route.request.url
@@ -305,7 +317,9 @@ def test_explorer_sliders_and_keys_show_train_2d(reader):
     page, root = _open_explorer(reader)
     assert root.locator("form.rmsprop-explorer-controls").is_visible()
     served = page.request.get(page.url).text()
-    static = re.search(r'<p class="rmsprop-explorer-readout"[^>]*>(.*?)</p>', served).group(1)
+    readout = re.search(r'<p class="rmsprop-explorer-readout"[^>]*>(.*?)</p>', served)
+    assert readout is not None, "the served page has no explorer readout"
+    static = readout.group(1)
     method, eta, gamma, text = _assert_explorer_shows_train_2d(root)
     # the script's first drawing is the build's static figure: same setting, same sentence
     assert (method, eta, gamma) == ("RMSProp", 0.4, 0.9) and text == static
@@ -440,7 +454,8 @@ def test_pages_fit_a_390px_phone(browser, site, path):
 
 @pytest.mark.parametrize("path", PAGES)
 def test_axe_finds_no_serious_or_critical_violation(reader, path):
-    from axe_playwright_python.sync_playwright import Axe
+    # the package ships no type information (no py.typed, no stub package)
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 
     page = reader.open(path)
     results = Axe().run(page)

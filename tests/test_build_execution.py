@@ -38,11 +38,10 @@ def pages_with_code(root: Path) -> dict[str, str]:
 
 
 def text(build, name):
-    return (
-        BeautifulSoup((build.html / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
-        .select_one("main")
-        .get_text()
-    )
+    html = (build.html / f"{name}.html").read_text(encoding="utf-8")
+    main = BeautifulSoup(html, "html.parser").select_one("main")
+    assert main is not None, f"no <main> in {name}.html"
+    return main.get_text()
 
 
 def outputs(build, name):
@@ -105,9 +104,9 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     assert "epoch 20, x1 -0.010599, x2 0.000000" in outputs(prose, "book/rmsprop")
 
     # A figure caption lives in the cell's metadata, but is not code.
-    caption = re.search(
-        r"caption: (指数加权移动平均给[^\n]*)", chapter.read_text(encoding="utf-8")
-    ).group(1)
+    found = re.search(r"caption: (指数加权移动平均给[^\n]*)", chapter.read_text(encoding="utf-8"))
+    assert found is not None, "the chapter's EMA figure caption moved"
+    caption = found.group(1)
     edit(chapter, caption, "新的图注：" + caption)
     captioned = build_book(root)
     assert_ok(captioned, set())
@@ -116,6 +115,7 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     # A code cell: that page only, and its new output is published.
     appendix = root / "book" / "performance.md"
     first_cell = re.search(r"```\{code-cell\} ipython3\n", appendix.read_text(encoding="utf-8"))
+    assert first_cell is not None, "performance.md has no code cell"
     source = appendix.read_text(encoding="utf-8")
     appendix.write_text(
         source[: first_cell.end()] + 'print("一个新的输出")\n' + source[first_cell.end() :],

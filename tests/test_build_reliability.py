@@ -149,6 +149,8 @@ def test_a_failed_build_names_each_page_and_leaves_nothing_behind(tmp_path):
 
 def test_the_execution_timeout_is_set_for_what_the_pages_need():
     config = (ROOT / "_config.yml").read_text(encoding="utf-8")
-    timeout = int(re.search(r"^  timeout: (\d+)", config, re.MULTILINE).group(1))
+    found = re.search(r"^  timeout: (\d+)", config, re.MULTILINE)
+    assert found is not None, "_config.yml sets no execution timeout"
+    timeout = int(found.group(1))
     assert 10 <= timeout <= 120
     assert "timeout" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -22,8 +22,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -37,7 +39,7 @@ LAUNCH_TIMEOUT = 300  # seconds for one launch of all scenarios (a loaded 2-core
 GRACE = 20  # seconds the other ranks get to finish after one rank died
 # torch's tolerance for float32 (that of its own test_RMSprop_1d_sharding), used where the
 # gradients themselves come from different reduction orders.
-F32 = dict(rtol=1.3e-6, atol=1e-5)
+F32: dict[str, Any] = dict(rtol=1.3e-6, atol=1e-5)
 
 # Which scenario the tests read, by test name prefix (the DTensor tests by their ``variant``).
 TEST_SCENARIO = {
@@ -65,6 +67,7 @@ class Outcome:
             pytest.fail(
                 f"scenario {self.name!r} failed in the workers:\n{self.failure}", pytrace=False
             )
+        assert self.results is not None, f"scenario {self.name!r}: neither results nor a failure"
         return self.results
 
 
@@ -109,7 +112,7 @@ def _start(names: list[str], out: Path, env: dict) -> Launch:
                 "--out",
                 str(out),
             ]
-            fds = ()
+            fds: tuple[int, ...] = ()
             if rank == 0:
                 args += ["--listen-fd", str(listener.fileno())]
                 fds = (listener.fileno(),)
@@ -184,7 +187,7 @@ def kernel_cache(tmp_path_factory):
         yield path
 
 
-def _scenarios_of(item: pytest.Item) -> set[str]:
+def _scenarios_of(item: pytest.Function) -> set[str]:
     """The worker scenarios whose results a collected test of this module reads."""
     params = item.callspec.params if hasattr(item, "callspec") else {}
     if "variant" in params:
@@ -212,7 +215,8 @@ def runs(request, tmp_path_factory, kernel_cache) -> dict[str, Outcome]:
         OMP_NUM_THREADS="1",
         PYTHONDONTWRITEBYTECODE="1",
     )
-    outcomes, todo = {}, [name for name in dw.SCENARIOS if name in needed]
+    outcomes: dict[str, Outcome] = {}
+    todo = [name for name in dw.SCENARIOS if name in needed]
     while todo:
         launch = _start(todo, base / f"launch{len(outcomes)}-{len(todo)}", env)
         _wait(launch)
@@ -298,6 +302,11 @@ def reference_tp_mlp(opt_cls, config: dict) -> dict:
     return dw.snapshot(model, opt)
 
 
+def _prefixed(label: str) -> Callable[[str], str]:
+    """A message for ``torch.testing.assert_close``: its own, after ``label``."""
+    return lambda m: f"{label}: {m}"
+
+
 def assert_snapshots(
     actual: dict, expected: dict, *, exact: bool, what: str, check_state: bool = True
 ) -> None:
@@ -319,7 +328,7 @@ def assert_snapshots(
             assert a.dtype == e.dtype and a.shape == e.shape, label
             assert torch.equal(a, e), f"{label} differs (max |diff| {(a - e).abs().max()})"
         else:
-            torch.testing.assert_close(a, e, **F32, msg=lambda m, label=label: f"{label}: {m}")
+            torch.testing.assert_close(a, e, **F32, msg=_prefixed(label))
 
 
 # --- DistributedDataParallel ------------------------------------------------------------
@@ -542,10 +551,13 @@ def test_api_page_shows_the_ddp_pattern_last(built_book):
 
     html = (built_book.html / "book" / "api.html").read_text(encoding="utf-8")
     main = BeautifulSoup(html, "html.parser").select_one("article")
+    assert main is not None, "no <article> on api.html"
     sections = main.select("section section")
     heading = sections[-1].find("h2")
     assert heading is not None and "多机训练" in heading.get_text(), "not the last section"
-    code = sections[-1].select_one("div.highlight-python pre").get_text()
+    block = sections[-1].select_one("div.highlight-python pre")
+    assert block is not None, "no Python code block in the last section"
+    code = block.get_text()
     compile(code, "api.md: 多机训练", "exec")  # what a reader copies is valid Python
     assert "model = DDP(torch.nn.Linear(5, 1))" in code and "loss.backward()" in code
     assert "rmsprop_lib.RMSprop(model.parameters(), lr=0.01)" in code

@@ -95,10 +95,9 @@ def test_html_has_labelled_keyboard_sliders_and_a_method_switch(shown):
         ("gamma", "衰减率 γ", 34, GAMMAS.index(0.9)),
     ]:
         assert f'<label for="rmsprop-explorer-{name}">{label}</label>' in html
-        slider = re.search(rf'<input type="range" id="rmsprop-explorer-{name}"[^>]*>', html).group(
-            0
-        )
-        assert f'max="{n - 1}"' in slider and f'value="{value}"' in slider
+        slider = re.search(rf'<input type="range" id="rmsprop-explorer-{name}"[^>]*>', html)
+        assert slider is not None, f"no slider for {name}"
+        assert f'max="{n - 1}"' in slider.group(0) and f'value="{value}"' in slider.group(0)
     assert re.findall(r'<input type="radio" name="method" value="(\w+)"', html) == [
         "rmsprop",
         "adagrad",
@@ -114,13 +113,15 @@ def test_static_svg_draws_the_default_path_with_a_text_alternative(shown):
     svg = ET.fromstring(shown._repr_svg_())
     assert svg.get("role") == "img"
     title = svg.find(f"{SVG}title")
+    assert title is not None
     assert svg.get("aria-labelledby") == title.get("id")
     assert title.text == (
         "RMSProp（η = 0.40，γ = 0.90）走 20 步后到达 (x1, x2) = "
         "(-0.010599, 0.000000)，此处 f(x) = 1.12e-05。"
     )
     line = svg.find(f".//{SVG}polyline")
-    drawn = [tuple(map(float, pair.split(","))) for pair in line.get("points").split()]
+    assert line is not None
+    drawn = [tuple(map(float, pair.split(","))) for pair in line.attrib["points"].split()]
     assert drawn == [(round(x1, 2) + 0.0, round(x2, 2) + 0.0) for x1, x2 in rms(0.4, 0.9)]
     assert len(svg.findall(f".//{SVG}ellipse")) == 8
 
@@ -128,9 +129,15 @@ def test_static_svg_draws_the_default_path_with_a_text_alternative(shown):
 def test_static_svg_of_another_setting(shown):
     svg = ET.fromstring(explorer_svg(shown.data, method="adagrad", eta=1.0))
     end = svg.find(f".//{SVG}circle[@class='end']")
+    assert end is not None
     x1, x2 = ada(1.0)[-1]
-    assert (float(end.get("cx")), float(end.get("cy"))) == (round(x1, 2) + 0.0, round(x2, 2) + 0.0)
-    assert "AdaGrad（η = 1.00）" in svg.find(f"{SVG}title").text
+    assert (float(end.attrib["cx"]), float(end.attrib["cy"])) == (
+        round(x1, 2) + 0.0,
+        round(x2, 2) + 0.0,
+    )
+    title = svg.find(f"{SVG}title")
+    assert title is not None and title.text is not None
+    assert "AdaGrad（η = 1.00）" in title.text
 
 
 def test_describe_names_the_setting():
@@ -177,13 +184,13 @@ def test_lookups_off_the_grid_say_what_and_where():
     with pytest.raises(ValueError, match=r"^gamma=0.8 is not on the explorer's grid \(0.5, 0.9\)$"):
         grid.trace("rmsprop", 0.4, 0.8)
     with pytest.raises(ValueError, match="^method must be 'rmsprop' or 'adagrad', got 'adam'$"):
-        grid.trace("adam", 0.4, 0.9)
+        grid.trace("adam", 0.4, 0.9)  # type: ignore[arg-type]  # deliberately wrong type
     with pytest.raises(ValueError, match="^gamma is required for method 'rmsprop'$"):
         grid.trace("rmsprop", 0.4)
     with pytest.raises(ValueError, match=r"^decimals must be an integer in \[0, 8\], got -1$"):
         explorer_data(grid, decimals=-1)
     with pytest.raises(ValueError, match="^method must be 'rmsprop' or 'adagrad', got 'sgd'$"):
-        explorer_svg(explorer_data(grid), method="sgd")
+        explorer_svg(explorer_data(grid), method="sgd")  # type: ignore[arg-type]  # deliberately wrong type
 
 
 def test_repr_says_what_it_holds():

@@ -3,11 +3,9 @@ crash; the kernel cache cannot be used against its user, nor break it."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import json
-import operator
 import os
 import re
 import shutil
@@ -16,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -24,7 +23,10 @@ from torch.optim.rmsprop import rmsprop as torch_rmsprop
 from rmsprop_lib import RMSprop, fused
 
 ROOT = Path(__file__).resolve().parents[1]
-TOL = {torch.float64: dict(rtol=1e-12, atol=1e-12), torch.float32: dict(rtol=1.3e-6, atol=1e-5)}
+TOL: dict[torch.dtype, dict[str, Any]] = {
+    torch.float64: dict(rtol=1e-12, atol=1e-12),
+    torch.float32: dict(rtol=1.3e-6, atol=1e-5),
+}
 
 
 def _has_compiler() -> bool:
@@ -182,11 +184,11 @@ def options_id(o):
 def test_the_kernel_equals_the_loop_on_every_option_combination(options, dtype):
     params, vs, ms, bs = make_group([dtype] * 5)
     ref = [clone(params), clone(vs), clone(ms), clone(bs)]
-    hyper = dict(lr=0.01, alpha=0.9, eps=1e-6, **options)
+    hyper: dict[str, Any] = dict(lr=0.01, alpha=0.9, eps=1e-6, **options)
     for step in range(5):
         grads = grads_like(params, step)
         fused.fused_update(params, grads, vs, ms, bs, **hyper)
-        reference_step(*ref[:1], grads, *ref[1:], **hyper)
+        reference_step(ref[0], grads, *ref[1:], **hyper)
         for ours, theirs in zip([params, vs, ms, bs], ref):
             for a, b in zip(ours, theirs):
                 torch.testing.assert_close(a, b, **TOL[dtype])
@@ -210,17 +212,22 @@ def test_one_call_updates_a_group_of_mixed_dtypes_complex_ones_as_real_views(opt
     ]
     params, vs, ms, bs = make_group(dtypes)
     ref = [clone(params), clone(vs), clone(ms), clone(bs)]
-    calls = []
+    calls: list[int] = []
     kernel = fused.load_kernel()
 
     class Counting:
-        def __getattr__(self, name):
+        def __getattr__(self, name: str) -> Any:
             function = getattr(kernel, name)
-            return lambda *args: calls.append(args[0]) or function(*args)
+
+            def counted(*args: Any) -> Any:
+                calls.append(args[0])
+                return function(*args)
+
+            return counted
 
     monkeypatch.setattr(fused, "load_kernel", Counting)
     grads = grads_like(params, 0)
-    hyper = dict(lr=0.01, alpha=0.9, eps=1e-6, **options)
+    hyper: dict[str, Any] = dict(lr=0.01, alpha=0.9, eps=1e-6, **options)
     fused.fused_update(params, grads, vs, ms, bs, **hyper)
     reference_step(ref[0], grads, *ref[1:], **hyper)
     assert calls == [8]  # one call; the two empty parameters are left out
@@ -239,7 +246,7 @@ def test_large_groups_split_across_threads_equal_the_loop(dtype):
     ]
     vs, ms, bs = ([torch.zeros_like(p) for p in params] for _ in range(3))
     ref = [clone(params), clone(vs), clone(ms), clone(bs)]
-    hyper = dict(
+    hyper: dict[str, Any] = dict(
         lr=0.01,
         alpha=0.99,
         eps=1e-8,
@@ -267,7 +274,7 @@ def test_a_one_element_tensor_lr_gives_the_numbers_of_a_float_lr(lr):
     params, vs, ms, bs = make_group([torch.float32] * 4)
     twin = [clone(params), clone(vs), clone(ms), clone(bs)]
     grads = grads_like(params, 0)
-    hyper = dict(
+    hyper: dict[str, Any] = dict(
         alpha=0.9,
         eps=1e-6,
         weight_decay=0.0,
@@ -280,7 +287,7 @@ def test_a_one_element_tensor_lr_gives_the_numbers_of_a_float_lr(lr):
     fused.fused_update(twin[0], grads, *twin[1:], lr=0.01, **hyper)
     assert all(
         torch.equal(a, b)
-        for a, b in zip(params + vs + ms + bs, functools.reduce(operator.iadd, twin, []))
+        for a, b in zip(params + vs + ms + bs, itertools.chain.from_iterable(twin))
     )
 
 
@@ -466,17 +473,20 @@ def test_a_dense_transposed_parameter_with_state_in_its_layout_is_fused():
 
 @needs_cc
 def test_fused_update_checks_again_when_a_tensor_changed_after_unfusable_reason():
-    ps = [torch.randn(4, 3)]
-    lists = [ps, [torch.randn(4, 3)], [torch.zeros(4, 3)]]
-    assert fused.unfusable_reason(*lists, [], [], centered=False, momentum=0) is None
-    lists[2][0].set_(torch.zeros(2))  # the state now has other memory and another shape
+    ps, grads, states = [torch.randn(4, 3)], [torch.randn(4, 3)], [torch.zeros(4, 3)]
+    assert fused.unfusable_reason(ps, grads, states, [], [], centered=False, momentum=0) is None
+    # the state now has other memory and another shape (set_(Tensor) is documented by torch,
+    # but its stubs list only the Storage overloads)
+    states[0].set_(torch.zeros(2))  # type: ignore[call-overload]
     with pytest.raises(
         ValueError,
         match=r"parameter 0: square_avg has shape \[2\], but the parameter "
         r"has shape \[4, 3\]",
     ):
         fused.fused_update(
-            *lists,
+            ps,
+            grads,
+            states,
             [],
             [],
             lr=0.1,
@@ -650,7 +660,7 @@ def test_a_compiler_without_openmp_builds_a_serial_kernel_and_is_remembered(fres
     params, vs, ms, bs = make_group([torch.float64] * 5)
     ref = [clone(params), clone(vs), clone(ms), clone(bs)]
     grads = grads_like(params, 0)
-    hyper = dict(
+    hyper: dict[str, Any] = dict(
         lr=0.01,
         alpha=0.9,
         eps=1e-6,
@@ -888,7 +898,7 @@ def test_the_optimizer_with_fused_true_matches_torch():
     ]
     ours = [p.clone().requires_grad_() for p in start]
     theirs = [p.clone().requires_grad_() for p in start]
-    options = dict(lr=0.01, weight_decay=0.1, momentum=0.5, centered=True)
+    options: dict[str, Any] = dict(lr=0.01, weight_decay=0.1, momentum=0.5, centered=True)
     ours_opt, theirs_opt = (
         RMSprop(ours, fused=True, **options),
         torch.optim.RMSprop(theirs, **options),

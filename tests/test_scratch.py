@@ -171,7 +171,8 @@ def _runs(features, labels, seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_chapter_run_matches_the_library_to_rounding_and_only_the_fma_differs(chapter_data, seed):
-    scratch, fma, update, optimizer = _runs(*chapter_data, seed)
+    features, labels = chapter_data
+    scratch, fma, update, optimizer = _runs(features, labels, seed)
     # The general update and the optimizer class are the same operations: bit for bit.
     assert update.losses == optimizer.losses
     # Computing the state with one fused multiply-add is the only difference from them.
@@ -184,9 +185,10 @@ def test_chapter_run_matches_the_library_to_rounding_and_only_the_fma_differs(ch
 
 def test_rounding_is_far_below_the_effect_of_where_eps_goes(chapter_data):
     # The page's seed: the chapter page prints both differences and their ratio.
-    scratch, _, _, optimizer = _runs(*chapter_data, 0)
+    features, labels = chapter_data
+    scratch, _, _, optimizer = _runs(features, labels, 0)
     torch_run = train_pytorch_ch7(
-        torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, *chapter_data, seed=0
+        torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, features, labels, seed=0
     )
     rounding = max(abs(a - b) for a, b in zip(scratch.losses, optimizer.losses))
     eps_gap = max(abs(a - b) for a, b in zip(scratch.losses, torch_run.losses))

@@ -83,7 +83,10 @@ def test_train_pytorch_ch7_leaves_torchs_global_generator_alone(chapter_data):
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
-    train_pytorch_ch7(torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, *chapter_data, num_epochs=1)
+    features, labels = chapter_data
+    train_pytorch_ch7(
+        torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.9}, features, labels, num_epochs=1
+    )
     assert torch.equal(torch.rand(3), expected)
 
 

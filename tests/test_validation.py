@@ -156,7 +156,7 @@ CASES = [
     ),
     (
         "rmsprop-params-none",
-        lambda: rl.rmsprop(None, [], {"lr": 0.1, "gamma": 0.9}),
+        lambda: rl.rmsprop(None, [], {"lr": 0.1, "gamma": 0.9}),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "rmsprop: params must be a list of tensors, got NoneType None",
     ),
@@ -209,7 +209,7 @@ CASES = [
     ),
     (
         "init-float",
-        lambda: rl.init_rmsprop_states(5.0),
+        lambda: rl.init_rmsprop_states(5.0),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "init_rmsprop_states: num_features must be an integer, got float 5.0",
     ),
@@ -456,7 +456,7 @@ CASES = [
     ),
     (
         "linreg-w-list",
-        lambda: rl.linreg(torch.ones(3, 5), [[1.0]] * 5, torch.ones(1)),
+        lambda: rl.linreg(torch.ones(3, 5), [[1.0]] * 5, torch.ones(1)),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "linreg: w must be a torch.Tensor, got list [[1.0], [1.0], [1.0], [1.0], [1.0]]",
     ),
@@ -468,7 +468,7 @@ CASES = [
     ),
     (
         "loss-y-list",
-        lambda: rl.squared_loss(torch.ones(1, 1), [1.0]),
+        lambda: rl.squared_loss(torch.ones(1, 1), [1.0]),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "squared_loss: y must be a torch.Tensor, got list [1.0]",
     ),
@@ -487,7 +487,7 @@ CASES = [
     ),
     (
         "rms2d-eta-string",
-        lambda: rl.rmsprop_2d(-5.0, -2.0, 0.0, 0.0, eta="0.4"),
+        lambda: rl.rmsprop_2d(-5.0, -2.0, 0.0, 0.0, eta="0.4"),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "rmsprop_2d: eta must be a real number, got str '0.4'",
     ),
@@ -517,13 +517,13 @@ CASES = [
     ),
     (
         "rms2d-grad-none",
-        lambda: rl.rmsprop_2d(-5.0, -2.0, 0.0, 0.0, grad=None),
+        lambda: rl.rmsprop_2d(-5.0, -2.0, 0.0, 0.0, grad=None),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "rmsprop_2d: grad must be callable, got NoneType None",
     ),
     (
         "rms2d-x1-string",
-        lambda: rl.rmsprop_2d("a", -2.0, 0.0, 0.0),
+        lambda: rl.rmsprop_2d("a", -2.0, 0.0, 0.0),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "rmsprop_2d: x1 must be a real number, got str 'a'",
     ),
@@ -554,7 +554,7 @@ CASES = [
     # train_2d, effective_lr
     (
         "train2d-trainer-none",
-        lambda: rl.train_2d(None),
+        lambda: rl.train_2d(None),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "train_2d: trainer must be callable, got NoneType None",
     ),
@@ -566,19 +566,19 @@ CASES = [
     ),
     (
         "train2d-steps-float",
-        lambda: rl.train_2d(rl.rmsprop_2d, steps=20.0),
+        lambda: rl.train_2d(rl.rmsprop_2d, steps=20.0),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "train_2d: steps must be an integer, got float 20.0",
     ),
     (
         "train2d-start-short",
-        lambda: rl.train_2d(rl.rmsprop_2d, start=(1.0,)),
+        lambda: rl.train_2d(rl.rmsprop_2d, start=(1.0,)),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "train_2d: start must be a pair (x1, x2), got tuple (1.0,)",
     ),
     (
         "train2d-start-string",
-        lambda: rl.train_2d(rl.rmsprop_2d, start="ab"),
+        lambda: rl.train_2d(rl.rmsprop_2d, start="ab"),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "train_2d: start must be a pair (x1, x2), got str 'ab'",
     ),
@@ -596,7 +596,7 @@ CASES = [
     ),
     (
         "efflr-trace-list",
-        lambda: rl.effective_lr([], eta=0.4),
+        lambda: rl.effective_lr([], eta=0.4),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "effective_lr: trace must be a Trace2D, got list []",
     ),
@@ -615,7 +615,7 @@ CASES = [
     # reporting
     (
         "format-trace-list",
-        lambda: rl.format_trace([(0.0, 0.0)]),
+        lambda: rl.format_trace([(0.0, 0.0)]),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "format_trace: trace must be a Trace2D, got list [(0.0, 0.0)]",
     ),
@@ -627,7 +627,7 @@ CASES = [
     ),
     (
         "format-result-none",
-        lambda: rl.format_result(None),
+        lambda: rl.format_result(None),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "format_result: result must be a TrainResult, got NoneType None",
     ),
@@ -641,13 +641,13 @@ CASES = [
     # plotting: the data arguments
     (
         "trace-plot-f-none",
-        lambda: rl.show_trace_2d(None, _trace),
+        lambda: rl.show_trace_2d(None, _trace),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "show_trace_2d: f must be callable, got NoneType None",
     ),
     (
         "trace-plot-trace-list",
-        lambda: rl.show_trace_2d(rl.f_2d, [(0.0, 0.0)]),
+        lambda: rl.show_trace_2d(rl.f_2d, [(0.0, 0.0)]),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "show_trace_2d: trace must be a Trace2D, got list [(0.0, 0.0)]",
     ),
@@ -684,7 +684,7 @@ CASES = [
     ),
     (
         "losses-plot-none",
-        lambda: rl.plot_losses(None),
+        lambda: rl.plot_losses(None),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "plot_losses: result must be a TrainResult, got NoneType None",
     ),
@@ -709,7 +709,7 @@ CASES = [
     ),
     (
         "ema-plot-scalar",
-        lambda: rl.plot_ema_weights(gammas=0.9),
+        lambda: rl.plot_ema_weights(gammas=0.9),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "plot_ema_weights: gammas must be a sequence of numbers, got float 0.9",
     ),
@@ -727,7 +727,7 @@ CASES = [
     ),
     (
         "efflr-plot-list",
-        lambda: rl.plot_effective_lr([[0.1]]),
+        lambda: rl.plot_effective_lr([[0.1]]),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "plot_effective_lr: series must be a dict of label -> values, got list [[0.1]]",
     ),
