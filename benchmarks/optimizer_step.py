@@ -26,7 +26,7 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -112,7 +112,9 @@ class RssPeak:
         return (self.peak - self.start) / 2**20
 
 
-def bench_case(case: str, shapes: list[tuple[int, ...]], config_name: str, reps: int) -> list[dict]:
+def bench_case(
+    case: str, shapes: Sequence[tuple[int, ...]], config_name: str, reps: int
+) -> list[dict]:
     """One row per implementation for ``shapes`` under ``config_name``."""
     config = CONFIGS[config_name]
     g = torch.Generator().manual_seed(0)

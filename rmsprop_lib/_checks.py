@@ -35,10 +35,11 @@ def check_int(
         return  # the fast path
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise TypeError(f"{where}: {name} must be an integer, got {describe(value)}")
+    number = int(value)  # exact for any Integral (numpy's too), and comparable both ways
     if maximum is not None:
-        if not minimum <= value <= maximum:
+        if not minimum <= number <= maximum:
             raise ValueError(f"{where}: {name} must be in [{minimum}, {maximum}], got {value!r}")
-    elif value < minimum:
+    elif number < minimum:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{where}: {name} must be {kind}, got {value!r}")
 
@@ -68,8 +69,10 @@ def check_real(
         finite = True
     if not finite:
         raise ValueError(f"{where}: {name} must be finite, got {value!r}")
+    # numbers.Real promises only ``<`` and ``<=``, so ``value`` stays on their left; it is
+    # finite here, so ``not value < high`` is ``value >= high``.
     too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
+    too_high = not value < high if high_open else not value <= high
     if too_low or too_high:
         interval = _interval(low, high, low_open, high_open)
         raise ValueError(f"{where}: {name} must be {interval}, got {value!r}")
@@ -142,9 +145,9 @@ def check_data(where: str, features: Any, labels: Any) -> None:
             )
 
 
-def check_params_and_states(where: str, params: Any, states: Any) -> None:
+def check_params_and_states(where: str, params: Any, states: Any) -> list[Tensor]:
     """Two sequences of tensors of equal length; each state has its parameter's shape and
-    dtype; each parameter has a gradient of its shape."""
+    dtype; each parameter has a gradient of its shape. Returns the gradients."""
     for name, value in (("params", params), ("states", states)):
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"{where}: {name} must be a list of tensors, got {describe(value)}")
@@ -153,6 +156,7 @@ def check_params_and_states(where: str, params: Any, states: Any) -> None:
             f"{where}: need one state per parameter, got {len(params)} params and "
             f"{len(states)} states"
         )
+    grads = []
     for i, (p, s) in enumerate(zip(params, states)):
         if not isinstance(p, Tensor) or not isinstance(s, Tensor):
             bad, name = (p, "params") if not isinstance(p, Tensor) else (s, "states")
@@ -168,6 +172,8 @@ def check_params_and_states(where: str, params: Any, states: Any) -> None:
             )
         if p.grad is None:
             raise ValueError(f"{where}: params[{i}] has no gradient (call backward() first)")
+        grads.append(p.grad)
+    return grads
 
 
 def check_hyperparams(

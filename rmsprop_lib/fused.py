@@ -64,6 +64,7 @@ from contextlib import contextmanager, suppress
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
+from typing import TypeAlias
 
 import torch
 from torch import Tensor
@@ -109,6 +110,24 @@ _PLAIN = (Tensor, torch.nn.Parameter)
 _PLAIN_SET = set(_PLAIN)
 
 CENTERED, MOMENTUM, MAXIMIZE, EPS_IN_SQRT, WEIGHT_DECAY = 1, 2, 4, 8, 16
+
+# One group's arguments as the functions below pass them on: params, grads, square_avgs,
+# grad_avgs, momentum_buffers, centered, momentum.
+_Arguments: TypeAlias = tuple[
+    Sequence[Tensor],
+    Sequence[Tensor],
+    Sequence[Tensor],
+    Sequence[Tensor] | None,
+    Sequence[Tensor] | None,
+    bool,
+    float,
+]
+# What the kernel is called with, for the tensors it updates (empty parameters left out):
+# their indices in the group, one column of data pointers per slot, their sizes in reals,
+# their widths (1: double, 0: float), and the slots' names.
+_Plan: TypeAlias = "tuple[Sequence[int], list[array[int]], array[int], array[int], tuple[str, ...]]"
+# ``(None, plan)`` when the kernel can take the group, else ``(why not, None)``.
+_Verdict: TypeAlias = "tuple[None, _Plan] | tuple[str, None]"
 
 
 class FusedUnavailableError(RuntimeError):
@@ -540,7 +559,7 @@ def _dense(t: Tensor) -> bool:
     return True
 
 
-def _checked_plan(lists, slots):
+def _checked_plan(lists: list[Sequence[Tensor]], slots: tuple[str, ...]) -> _Verdict:
     """Check every tensor the kernel would touch; return ``(None, plan)`` with the kernel's
     arguments (indices, pointer columns, sizes, widths, slot names), or ``(why not, None)``.
     Empty parameters are left out: the kernel has nothing to do for them."""
@@ -568,7 +587,7 @@ def _checked_plan(lists, slots):
                 f"{list(shape)}); the fused kernel needs dense, non-overlapping tensors",
                 None,
             )
-        row = []
+        row: list[int] = []
         for slot, tensors in enumerate(lists):
             t = tensors[i]
             key = slots[slot]
@@ -629,7 +648,15 @@ def _checked_plan(lists, slots):
     )
 
 
-def _plan(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum):
+def _plan(
+    params: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    square_avgs: Sequence[Tensor],
+    grad_avgs: Sequence[Tensor] | None,
+    momentum_buffers: Sequence[Tensor] | None,
+    centered: bool,
+    momentum: float,
+) -> _Verdict:
     """``(None, plan)`` when the kernel can take the group, else ``(why not, None)``.
 
     The common case (plain contiguous CPU tensors of real dtypes, matching shapes) is
@@ -643,6 +670,7 @@ def _plan(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, mom
     for key, tensors in zip(slots[1:], lists[1:]):
         if len(tensors) != count:
             return f"{len(tensors)} {key} tensors for {count} parameters", None
+    plan: _Plan | None
     try:
         plan = _fast_plan(lists, slots)
     except RuntimeError:  # e.g. the data pointer of a tensor without storage
@@ -654,7 +682,7 @@ _dtype, _shape, _is_cpu = attrgetter("dtype"), attrgetter("shape"), attrgetter("
 _FAST_DTYPES = {torch.float32: 0, torch.float64: 1}
 
 
-def _fast_plan(lists, slots):
+def _fast_plan(lists: list[Sequence[Tensor]], slots: tuple[str, ...]) -> _Plan | None:
     """The plan for plain, contiguous, real CPU tensors of equal shapes, else None."""
     everything = list(chain.from_iterable(lists))
     if not set(map(type, everything)) <= _PLAIN_SET:
@@ -721,7 +749,7 @@ def unfusable_reason(
 _last = threading.local()
 
 
-def _reusable(arguments) -> tuple | None:
+def _reusable(arguments: _Arguments) -> _Plan | None:
     """The plan :func:`unfusable_reason` just made for these very lists, if they still hold
     as many tensors and the data pointers it checked; consumed by the first look."""
     last, _last.value = getattr(_last, "value", None), None
@@ -746,7 +774,15 @@ def _reusable(arguments) -> tuple | None:
     return plan
 
 
-def _lists(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum):
+def _lists(
+    params: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    square_avgs: Sequence[Tensor],
+    grad_avgs: Sequence[Tensor] | None,
+    momentum_buffers: Sequence[Tensor] | None,
+    centered: bool,
+    momentum: float,
+) -> list[Sequence[Tensor]]:
     """The tensor lists the kernel reads for these options, in its argument order."""
     lists = [params, grads, square_avgs]
     if centered:
@@ -810,7 +846,7 @@ def fused_update(
     plan = _reusable(arguments)
     if plan is None:
         reason, plan = _plan(*arguments)
-        if reason is not None:
+        if plan is None:  # exactly when there is a reason
             raise ValueError(f"fused RMSprop step: {reason}")
     scalars = (_scalar("lr", lr), float(alpha), float(eps), float(weight_decay), float(momentum))
     indices, columns, sizes, wide, slots = plan

@@ -8,11 +8,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _checks
-from .trace2d import Trace2D
+from .trace2d import Point, Trace2D
 from .training import TrainResult
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure, SubFigure
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "plot_effective_lr",
@@ -26,7 +32,10 @@ TRACE_COLOR = "#ff7f0e"
 CONTOUR_COLOR = "#1f77b4"
 
 
-def _axes(ax, where, figsize=(4.5, 3.2)):
+def _axes(
+    ax: Any, where: str, figsize: tuple[float, float] = (4.5, 3.2)
+) -> tuple[Figure | SubFigure, Axes]:
+    """``ax`` and its figure, or a new figure's only axes when ``ax`` is None."""
     if ax is not None:
         from matplotlib.axes import Axes
 
@@ -37,21 +46,21 @@ def _axes(ax, where, figsize=(4.5, 3.2)):
         return ax.figure, ax
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
+    fig, new = plt.subplots(figsize=figsize, layout="constrained")
+    return fig, new
 
 
 def show_trace_2d(
-    f: Callable,
+    f: Callable[[NDArray[np.float64], NDArray[np.float64]], ArrayLike],
     trace: Trace2D,
-    ax=None,
+    ax: Axes | None = None,
     *,
     label: str | None = None,
     color: str = TRACE_COLOR,
-    xlim=(-5.5, 1.0),
-    ylim=(-3.0, 1.0),
+    xlim: Point = (-5.5, 1.0),
+    ylim: Point = (-3.0, 1.0),
     step: float = 0.1,
-):
+) -> Figure | SubFigure:
     """The trajectory (``'-o'``) over contour lines of ``f`` on the chapter's grid."""
     import numpy as np
 
@@ -67,7 +76,9 @@ def show_trace_2d(
     return fig
 
 
-def plot_losses(result: TrainResult, ax=None, *, label: str | None = None):
+def plot_losses(
+    result: TrainResult, ax: Axes | None = None, *, label: str | None = None
+) -> Figure | SubFigure:
     """Loss against epoch, one point per record."""
     _check_result("plot_losses", result)
     fig, ax = _axes(ax, "plot_losses")
@@ -79,7 +90,9 @@ def plot_losses(result: TrainResult, ax=None, *, label: str | None = None):
     return fig
 
 
-def plot_ema_weights(gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int = 40, ax=None):
+def plot_ema_weights(
+    gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int = 40, ax: Axes | None = None
+) -> Figure | SubFigure:
     """The weight :math:`(1-\\gamma)\\gamma^t` that a moving average gives a t-step-old gradient."""
     _check_numbers("plot_ema_weights", "gammas", gammas, low=0.0, high=1.0, high_open=True)
     _checks.check_int("plot_ema_weights", "steps", steps, minimum=1)
@@ -97,7 +110,9 @@ def plot_ema_weights(gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int
     return fig
 
 
-def plot_effective_lr(series: Mapping[str, Sequence[float]], ax=None, *, ylabel="η / √(s + ε)"):
+def plot_effective_lr(
+    series: Mapping[str, Sequence[float]], ax: Axes | None = None, *, ylabel: str = "η / √(s + ε)"
+) -> Figure | SubFigure:
     """Curves of a per-step quantity (e.g. the effective learning rate), one per label.
 
     The y axis is logarithmic, so every value must be positive and finite.
@@ -114,8 +129,11 @@ def plot_effective_lr(series: Mapping[str, Sequence[float]], ax=None, *, ylabel=
 
 
 def plot_final_loss_grid(
-    lrs: Sequence[float], gammas: Sequence[float], losses: Sequence[Sequence[float]], ax=None
-):
+    lrs: Sequence[float],
+    gammas: Sequence[float],
+    losses: Sequence[Sequence[float]],
+    ax: Axes | None = None,
+) -> Figure | SubFigure:
     """Heat map of final losses, rows = γ, columns = learning rate, each cell annotated.
 
     A run that diverged (an infinite or NaN loss) is left blank and labelled “发散”.

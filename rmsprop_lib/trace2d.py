@@ -10,9 +10,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Real
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _checks
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "Trace2D",
@@ -29,9 +33,11 @@ __all__ = [
 Point = tuple[float, float]
 Gradient = Callable[[float, float], Point]
 Trainer = Callable[[float, float, float, float], tuple[float, float, float, float]]
+# The objectives take two floats, or two arrays (a grid, to draw contour lines).
+_X = TypeVar("_X", float, "NDArray[np.floating[Any]]")
 
 
-def f_2d(x1, x2):
+def f_2d(x1: _X, x2: _X) -> _X:
     """The chapter's objective :math:`f(x) = 0.1 x_1^2 + 2 x_2^2` (works on arrays too)."""
     return 0.1 * x1**2 + 2 * x2**2
 
@@ -41,7 +47,7 @@ def grad_f_2d(x1: float, x2: float) -> Point:
     return 0.2 * x1, 4 * x2
 
 
-def f_2d_rotated(x1, x2):
+def f_2d_rotated(x1: _X, x2: _X) -> _X:
     """The exercise's rotated objective :math:`0.1 (x_1 + x_2)^2 + 2 (x_1 - x_2)^2`."""
     return 0.1 * (x1 + x2) ** 2 + 2 * (x1 - x2) ** 2
 

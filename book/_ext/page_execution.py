@@ -159,14 +159,16 @@ def _hash_inputs_not_captions(create_hashed_notebook):
             self, nb, nb_metadata=nb_metadata, cell_metadata=cell_metadata
         )
 
-    wrapper._page_execution = True
+    # A function takes attributes at runtime; mypy types what functools.wraps returns
+    # without a way to declare one.
+    wrapper._page_execution = True  # type: ignore[attr-defined]
     return wrapper
 
 
 # --- which pages Sphinx must read again -------------------------------------------------
 
 
-def _records(env) -> dict[str, str | None]:
+def _records(env) -> dict[str, tuple[str, str | None]]:
     if not hasattr(env, "execution_inputs"):
         env.execution_inputs = {}  # docname -> (code, digest)
     return env.execution_inputs

@@ -166,7 +166,7 @@ def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
                 start = starts[doc] = len(writer.pages)
                 writer.append(_reader(pdf))
                 title = app.env.titles[doc].astext() if doc in app.env.titles else doc
-                writer.add_outline_item(title, start)
+                writer.add_outline_item(title=title, page_number=start)
         finally:
             browser.close()
     _relink(writer, outdir.resolve().as_uri() + "/", starts)
