@@ -42,16 +42,16 @@ def rmsprop(
     params: Sequence[Tensor], states: Sequence[Tensor], hyperparams: Mapping[str, float]
 ) -> None:
     """One RMSProp step in place; ``hyperparams`` holds ``lr`` (η) and ``gamma`` (γ)."""
-    grads = _check_rmsprop(params, states, hyperparams)  # p.grad of each p, checked
+    _check_rmsprop(params, states, hyperparams)  # every p has a gradient, lr and γ in range
     gamma, eps = hyperparams["gamma"], 1e-6
     with torch.no_grad():
-        for p, s, g in zip(params, states, grads):
-            s[:] = gamma * s + (1 - gamma) * g**2
-            p[:] -= hyperparams["lr"] * g / torch.sqrt(s + eps)
+        for p, s in zip(params, states):
+            s[:] = gamma * s + (1 - gamma) * p.grad**2
+            p[:] -= hyperparams["lr"] * p.grad / torch.sqrt(s + eps)
 
 
-def _check_rmsprop(params: Any, states: Any, hyperparams: Any) -> list[Tensor]:
+def _check_rmsprop(params: Any, states: Any, hyperparams: Any) -> None:
     """lr >= 0 and finite, 0 <= gamma <= 1 (gamma = 1, the exercise, keeps s at 0); every
-    parameter has a gradient, which is returned."""
+    parameter has a gradient."""
     _checks.check_hyperparams("rmsprop", hyperparams, _HYPERPARAMS)
-    return _checks.check_params_and_states("rmsprop", params, states)
+    _checks.check_params_and_states("rmsprop", params, states)

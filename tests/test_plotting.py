@@ -1,5 +1,9 @@
 """The figures, drawn outside a book build (Agg): their data, labels and axes."""
 
+# matplotlib's getters (get_xydata, get_legend, get_offsets, collections) are typed as broad
+# unions; these tests read back what the plot functions drew and assert on it.
+# mypy: disable-error-code="arg-type, union-attr, attr-defined, index"
+
 import math
 from functools import partial
 

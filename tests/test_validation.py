@@ -678,7 +678,7 @@ CASES = [
     ),
     (
         "trace-plot-ax-string",
-        lambda: rl.show_trace_2d(rl.f_2d, _trace, ax="left"),
+        lambda: rl.show_trace_2d(rl.f_2d, _trace, ax="left"),  # type: ignore[arg-type]  # deliberately wrong type
         TypeError,
         "show_trace_2d: ax must be a matplotlib Axes or None, got str 'left'",
     ),
