@@ -120,9 +120,13 @@ def test_pdf_holds_every_figure_with_its_caption(built_book, pdf):
         )
 
 
-# matplotlib's first colour, "#1f77b4": every line figure of the book strokes or fills with it,
-# and nothing else on a page uses it. A figure painted as a raster is an image XObject.
-FIGURE_RGB = (0x1F / 255, 0x77 / 255, 0xB4 / 255)
+# matplotlib's first colour, "#1f77b4": every matplotlib line figure of the book strokes or
+# fills with it; the explorer's static figure draws its path in "#d95f02". Nothing else on a
+# page uses these colours. A figure painted as a raster is an image XObject.
+FIGURE_RGBS = [
+    (0x1F / 255, 0x77 / 255, 0xB4 / 255),
+    (0xD9 / 255, 0x5F / 255, 0x02 / 255),
+]
 
 
 def _draws_a_figure(pdf, index: int) -> bool:
@@ -137,12 +141,10 @@ def _draws_a_figure(pdf, index: int) -> bool:
         streams.append(ContentStream(xobject, pdf))
     for stream in streams:
         for operands, operator in stream.operations:
-            if (
-                operator in (b"RG", b"rg", b"SC", b"sc", b"SCN", b"scn")
-                and len(operands) == 3
-                and all(abs(float(v) - c) < 0.004 for v, c in zip(operands, FIGURE_RGB))
-            ):
-                return True
+            if operator in (b"RG", b"rg", b"SC", b"sc", b"SCN", b"scn") and len(operands) == 3:
+                colour = [float(v) for v in operands]
+                if any(all(abs(v - c) < 0.004 for v, c in zip(colour, rgb)) for rgb in FIGURE_RGBS):
+                    return True
     return False
 
 
