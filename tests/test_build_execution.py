@@ -15,14 +15,14 @@ import pytest
 from bs4 import BeautifulSoup
 
 from conftest import build_book, copy_project
+from helpers import comparable_site, differing_files
 
 pytestmark = pytest.mark.book
 
 IMPORTS_LIB = re.compile(r"^\s*(?:import|from)\s+rmsprop_lib\b", re.MULTILINE)
+
+
 # The only wall-clock figures a page prints.
-TIMING = re.compile(r"\d+\.\d+(?= sec per epoch)")
-
-
 def pages_with_code(root: Path) -> dict[str, str]:
     """docname -> the code of its code cells, read from the sources by the test itself."""
     pages = {}
@@ -53,17 +53,6 @@ def edit(path: Path, old: str, new: str) -> None:
     source = path.read_text(encoding="utf-8")
     assert source.count(old) == 1, (path, old)
     path.write_text(source.replace(old, new), encoding="utf-8")
-
-
-def site(build) -> dict[str, bytes]:
-    files = {}
-    for path in sorted(build.html.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            if path.suffix in {".html", ".ipynb", ".js", ".txt", ".md"}:
-                data = TIMING.sub("T", data.decode("utf-8")).encode("utf-8")
-            files[path.relative_to(build.html).as_posix()] = data
-    return files
 
 
 def assert_ok(build, executed: set[str]):
@@ -163,4 +152,4 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
         path.write_bytes(content)
     undone = build_book(root)
     assert_ok(undone, set())
-    assert site(undone) == site(built_book)
+    assert differing_files(comparable_site(undone.html), comparable_site(built_book.html)) == []

@@ -223,7 +223,9 @@ def _reader(data: bytes):
 
 
 def _static_path(app, config) -> None:
-    config.html_static_path.append(str(STATIC))
+    # Relative to the configuration directory, as Sphinx expects: an absolute path would make
+    # the configuration (and .buildinfo) depend on where the project was checked out.
+    config.html_static_path.append(os.path.relpath(STATIC, app.confdir))
 
 
 def setup(app):
