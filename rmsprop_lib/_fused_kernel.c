@@ -100,10 +100,12 @@ static size_t width(const unsigned char *wide, int64_t i) {
 }
 
 /* 0 when no two arrays overlap; 1 when two do, their (index, slot) pairs in ``where``;
- * -1 when the memory for the check cannot be had. Empty arrays take no memory. */
+ * -1 when the memory for the check cannot be had. Empty arrays take no memory. The step
+ * counters, when given, are slot 5: one element each, of double when ``steps_wide``. */
 static int find_overlap(int64_t count, void *const *arrays[5], const int64_t *n,
-                        const unsigned char *wide, int64_t where[4]) {
-    span_t *spans = malloc(sizeof(span_t) * (size_t)(count > 0 ? count : 1) * 5);
+                        const unsigned char *wide, void *const *steps, int steps_wide,
+                        int64_t where[4]) {
+    span_t *spans = malloc(sizeof(span_t) * (size_t)(count > 0 ? count : 1) * 6);
     if (spans == NULL) return -1;
     int64_t used = 0;
     for (int64_t slot = 0; slot < 5; ++slot) {
@@ -112,6 +114,13 @@ static int find_overlap(int64_t count, void *const *arrays[5], const int64_t *n,
             if (n[i] == 0) continue;
             const uintptr_t start = (uintptr_t)arrays[slot][i];
             spans[used++] = (span_t){start, start + (uintptr_t)n[i] * width(wide, i), i, slot};
+        }
+    }
+    if (steps != NULL) {
+        const uintptr_t size = steps_wide ? sizeof(double) : sizeof(float);
+        for (int64_t i = 0; i < count; ++i) {
+            const uintptr_t start = (uintptr_t)steps[i];
+            spans[used++] = (span_t){start, start + size, i, 5};
         }
     }
     qsort(spans, (size_t)used, sizeof(span_t), by_start);
@@ -125,6 +134,17 @@ static int find_overlap(int64_t count, void *const *arrays[5], const int64_t *n,
     }
     free(spans);
     return found;
+}
+
+/* Add one to every step counter, as torch's ``_foreach_add_(steps, 1)`` does. */
+static void count_steps(int64_t count, void *const *steps, int steps_wide) {
+    if (steps == NULL) return;
+    for (int64_t i = 0; i < count; ++i) {
+        if (steps_wide)
+            *(double *)steps[i] += 1.0;
+        else
+            *(float *)steps[i] += 1.0f;
+    }
 }
 
 /* Update elements [s, e) of parameter i, in its own precision. */
@@ -148,8 +168,10 @@ static void update(int64_t i, int64_t s, int64_t e, void *const *p, void *const 
 /* The entry point: ``count`` parameters; ``p``, ``g``, ``v`` (and ``m`` when centered, ``b``
  * with momentum, else NULL) are arrays of ``count`` pointers; parameter i has ``n[i]``
  * elements (a complex parameter as its real view: twice its numel), of double when
- * ``wide[i]``, else of float. Returns 0 after the update, or, having written nothing, 1
- * when two arrays overlap (``where`` says which) and -1 when out of memory.
+ * ``wide[i]``, else of float. ``steps`` (or NULL) points at each parameter's step counter,
+ * one double each when ``steps_wide``, else one float; each is counted up by one.
+ * Returns 0 after the update, or, having written nothing, 1 when two arrays overlap
+ * (``where`` says which) and -1 when out of memory.
  *
  * With OpenMP and ``threads`` > 1 the group's elements, taken end to end as one index range,
  * are split into one contiguous chunk of 16 elements' multiples per thread of the team, so
@@ -159,12 +181,13 @@ static void update(int64_t i, int64_t s, int64_t e, void *const *p, void *const 
  * torch's last operator picks up its chunk at once, instead of competing for a core with a
  * second pool). Built without OpenMP, the step is serial whatever ``threads`` says. */
 int rmsprop_group(int64_t count, void *const *p, void *const *g, void *const *v, void *const *m,
-                  void *const *b, const int64_t *n, const unsigned char *wide, double lr,
-                  double alpha, double eps, double wd, double mom, int flags, int threads,
-                  int64_t *where) {
+                  void *const *b, const int64_t *n, const unsigned char *wide,
+                  void *const *steps, int steps_wide, double lr, double alpha, double eps,
+                  double wd, double mom, int flags, int threads, int64_t *where) {
     void *const *arrays[5] = {p, g, v, m, b};
-    const int overlap = find_overlap(count, arrays, n, wide, where);
+    const int overlap = find_overlap(count, arrays, n, wide, steps, steps_wide, where);
     if (overlap != 0) return overlap;
+    count_steps(count, steps, steps_wide);
 #ifdef _OPENMP
     if (threads > 1) {
         int64_t total = 0;

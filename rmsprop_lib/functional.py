@@ -29,7 +29,7 @@ from torch import Tensor
 # ``_view_as_real`` views complex tensors of a list as real in place of the list items.
 from torch.optim.optimizer import Optimizer, _to_scalar, _view_as_real
 
-__all__ = ["rmsprop_update"]
+__all__ = ["count_steps", "rmsprop_update"]
 
 
 def rmsprop_update(
@@ -226,3 +226,15 @@ def _multi_tensor_update(
             torch._foreach_add_(p_, b_, alpha=-lr)  # type: ignore[arg-type]
         else:
             torch._foreach_addcdiv_(p_, g_, denom, value=-lr)  # type: ignore[arg-type]
+
+
+def count_steps(steps: list[Tensor], foreach: bool = False) -> None:
+    """Add 1 to each step counter as ``torch.optim.RMSprop`` does: ``step += 1`` per tensor in
+    the loop (any dtype), one ``_foreach_add_`` of a wrapped 1 for CPU counters otherwise."""
+    if not foreach:
+        for step in steps:
+            step += 1
+    elif steps[0].is_cpu and not torch.compiler.is_compiling():
+        torch._foreach_add_(steps, torch.tensor(1.0, device="cpu"), alpha=1.0)
+    else:
+        torch._foreach_add_(steps, 1)

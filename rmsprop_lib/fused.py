@@ -9,12 +9,16 @@ of seconds each on a 2-core machine.
 
 **One call per group.** :func:`fused_update` hands the kernel arrays of pointers, element
 counts and widths for the whole group, so a group is one call whatever its size and its mix
-of float32, float64, complex64 and complex128 tensors (each in its own precision). Before any
-update, every tensor is checked in Python (plain ``torch.Tensor``/``nn.Parameter``, strided,
-on CPU, the parameter's dtype and shape and one dense layout shared by the parameter, its
-gradient and its state); the kernel then checks that no two arrays of
-the group overlap and writes nothing if two do. A bad input is a ``ValueError`` naming the
-parameter and the tensor (``grad``, ``square_avg``, ...), never a crash. (Not checked, as
+of float32, float64, complex64 and complex128 tensors (each in its own precision), and the
+kernel counts the steps too. Before any update, every tensor is checked in Python (plain
+``torch.Tensor``/``nn.Parameter``, strided, on CPU, the parameter's dtype and shape and one
+dense layout shared by the parameter, its gradient and its state); the kernel then checks
+that no two arrays of the group overlap and writes nothing if two do. The optimizer keeps
+what one step's checks found, so that the next step checks in full only the gradients and
+confirms the rest (same objects, addresses and versions, with their storages held: see
+``_GroupChecks``); with a thousand small parameters the checks are most of a step's cost.
+A bad input is a ``ValueError`` naming the parameter and the tensor (``grad``,
+``square_avg``, ...), never a crash. (Not checked, as
 torch's own operators do not check it either: a storage shrunk under its tensors with
 ``untyped_storage().resize_()``, as FSDP does to DTensors' local shards.) A complex tensor is
 updated as its real view (twice as many real numbers), as torch does.
@@ -62,13 +66,15 @@ from array import array
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, is_
 from pathlib import Path
 from typing import TypeAlias
 
 import torch
 from torch import Tensor
 from torch.autograd.graph import increment_version
+
+from .functional import count_steps
 
 __all__ = [
     "FusedUnavailableError",
@@ -103,6 +109,8 @@ _REAL = {
 PARALLEL_THRESHOLD = 1 << 16
 # The names of the tensors of one parameter, in the kernel's argument order.
 SLOTS = ("param", "grad", "square_avg", "grad_avg", "momentum_buffer")
+# How the kernel numbers what it reports as overlapping: the slots, then the step counter.
+_NAMES = (*SLOTS, "step")
 SYMBOL = "rmsprop_group"
 DEFAULT_TIMEOUT = 120.0  # seconds per compiler run; $RMSPROP_LIB_CC_TIMEOUT overrides
 STALE_AFTER = 30 * 24 * 3600  # a kernel not loaded for this long is pruned
@@ -111,17 +119,6 @@ _PLAIN_SET = set(_PLAIN)
 
 CENTERED, MOMENTUM, MAXIMIZE, EPS_IN_SQRT, WEIGHT_DECAY = 1, 2, 4, 8, 16
 
-# One group's arguments as the functions below pass them on: params, grads, square_avgs,
-# grad_avgs, momentum_buffers, centered, momentum.
-_Arguments: TypeAlias = tuple[
-    Sequence[Tensor],
-    Sequence[Tensor],
-    Sequence[Tensor],
-    Sequence[Tensor] | None,
-    Sequence[Tensor] | None,
-    bool,
-    float,
-]
 # What the kernel is called with, for the tensors it updates (empty parameters left out):
 # their indices in the group, one column of data pointers per slot, their sizes in reals,
 # their widths (1: double, 0: float), and the slots' names.
@@ -430,7 +427,8 @@ def _load(path: Path) -> ctypes.CDLL:
         ) from None
     function.argtypes = (
         [ctypes.c_int64]
-        + [ctypes.c_void_p] * 7
+        + [ctypes.c_void_p] * 8
+        + [ctypes.c_int]
         + [ctypes.c_double] * 5
         + [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
     )
@@ -656,13 +654,16 @@ def _plan(
     momentum_buffers: Sequence[Tensor] | None,
     centered: bool,
     momentum: float,
+    checked: _GroupChecks | None = None,
 ) -> _Verdict:
     """``(None, plan)`` when the kernel can take the group, else ``(why not, None)``.
 
     The common case (plain contiguous CPU tensors of real dtypes, matching shapes) is
     checked a whole list at a time, which costs a fraction of the per-tensor loop of
     :func:`_checked_plan`; anything else goes through that loop, which also finds the
-    first problem to report.
+    first problem to report. With ``checked``, the parameters and their state are not
+    checked again while they are the tensors it recorded, at the same addresses (see
+    :class:`_GroupChecks`).
     """
     count = len(params)
     lists = _lists(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
@@ -670,15 +671,130 @@ def _plan(
     for key, tensors in zip(slots[1:], lists[1:]):
         if len(tensors) != count:
             return f"{len(tensors)} {key} tensors for {count} parameters", None
-    plan: _Plan | None
+    plan: _Plan | None = None
     try:
-        plan = _fast_plan(lists, slots)
+        if checked is not None:
+            plan = checked.plan(lists, slots)
+        if plan is None:
+            plan = _fast_plan(lists, slots)
+            if plan is not None and checked is not None:
+                checked.remember(lists, plan)
     except RuntimeError:  # e.g. the data pointer of a tensor without storage
         plan = None
     return (None, plan) if plan is not None else _checked_plan(lists, slots)
 
 
+class _GroupChecks:
+    """What the last full check of a group found, so that a step checks again only what can
+    change from one step to the next.
+
+    A step's gradients are new tensors more often than not (``zero_grad`` sets them to None):
+    they are checked in full at every step. The parameters and their state tensors are the
+    same objects step after step: for them it is enough that each is still the very object
+    recorded, at the recorded data address, and for a parameter (within easy reach of
+    ``p.data = ...``) that it still has the recorded dtype, shape and contiguous layout, for
+    a state tensor that no in-place operation (``resize_``, ``set_``...) has changed its
+    version counter since the kernel's own update. The record keeps a reference to the
+    storage each was checked in, so that this memory stays allocated: whatever was done to
+    such a tensor since, the kernel writes only into memory that was checked and is alive.
+    Anything else (another object, another address, a gradient that does not fit) sends the
+    group through the full check, which records again.
+    """
+
+    __slots__ = (
+        "_columns",
+        "_counters",
+        "_dtypes",
+        "_lists",
+        "_plan",
+        "_shapes",
+        "_step_storages",
+        "_steps",
+        "_storages",
+        "_versions",
+    )
+
+    def __init__(self) -> None:
+        self._lists: list[list[Tensor]] = []
+        self._plan: _Plan | None = None
+        self._steps: list[Tensor] = []
+        self._counters: tuple[array[int], int] | None = None
+
+    def counters(self, steps: Sequence[Tensor]) -> tuple[array[int], int] | None:
+        """:func:`_counters` for ``steps``, checked again only when they are not the very
+        counters recorded, at the recorded addresses (whose storages the record keeps)."""
+        recorded = self._counters
+        if (
+            recorded is not None
+            and len(steps) == len(self._steps)
+            and all(map(is_, steps, self._steps))
+            and array("Q", map(Tensor.data_ptr, steps)) == recorded[0]
+        ):
+            return recorded
+        found = self._counters = _counters(steps)
+        self._steps = list(steps) if found is not None else []
+        self._step_storages = [t.untyped_storage() for t in self._steps]
+        return found
+
+    def remember(self, lists: list[Sequence[Tensor]], plan: _Plan) -> None:
+        """Record a plan :func:`_fast_plan` made for ``lists`` (when it covers every tensor)."""
+        self._plan = None
+        if len(plan[0]) != len(lists[0]):  # empty parameters left out: not worth recording
+            return
+        # The parameters (for their identity) and the state, not the gradients: holding
+        # those would keep last step's alive after zero_grad.
+        self._lists = [list(tensors) if k != 1 else [] for k, tensors in enumerate(lists)]
+        self._storages = [t.untyped_storage() for t in chain(lists[0], *lists[2:])]
+        self._versions = [array("q", map(_version, tensors)) for tensors in lists[2:]]
+        self._dtypes = list(map(_dtype, lists[0]))
+        self._shapes = list(map(_shape, lists[0]))
+        self._columns = plan[1]
+        self._plan = plan
+
+    def stepped(self) -> None:
+        """The kernel ran the recorded plan: each state tensor's version went up by one."""
+        if self._plan is not None:
+            self._versions = [array("q", [v + 1 for v in column]) for column in self._versions]
+
+    def plan(self, lists: list[Sequence[Tensor]], slots: tuple[str, ...]) -> _Plan | None:
+        """The recorded plan with this step's gradients, if they fit it and nothing else
+        changed; else None."""
+        recorded = self._plan
+        if recorded is None or recorded[4] != slots:
+            return None
+        for k, (tensors, before) in enumerate(zip(lists, self._lists)):
+            if k == 1:
+                continue
+            if len(tensors) != len(before) or not all(map(is_, tensors, before)):
+                return None
+            if array("Q", map(Tensor.data_ptr, tensors)) != self._columns[k]:
+                return None
+            if k > 1 and array("q", map(_version, tensors)) != self._versions[k - 2]:
+                return None  # an in-place operation since (resize_, set_, as_strided_...)
+        params, grads = lists[0], lists[1]
+        # What ``p.data = view`` can change at the same address: still the recorded layout?
+        if (
+            list(map(_dtype, params)) != self._dtypes
+            or list(map(_shape, params)) != self._shapes
+            or not all(map(Tensor.is_contiguous, params))
+        ):
+            return None
+        if (
+            not set(map(type, grads)) <= _PLAIN_SET
+            or list(map(_dtype, grads)) != self._dtypes
+            or list(map(_shape, grads)) != self._shapes
+            or not all(map(_is_cpu, grads))
+            or not all(map(Tensor.is_contiguous, grads))
+            or any(map(Tensor.is_neg, grads))
+        ):
+            return None
+        columns = list(self._columns)
+        columns[1] = array("Q", map(Tensor.data_ptr, grads))
+        return recorded[0], columns, recorded[2], recorded[3], slots
+
+
 _dtype, _shape, _is_cpu = attrgetter("dtype"), attrgetter("shape"), attrgetter("is_cpu")
+_version = attrgetter("_version")
 _FAST_DTYPES = {torch.float32: 0, torch.float64: 1}
 
 
@@ -733,45 +849,8 @@ def unfusable_reason(
     layout. (Overlap between different tensors of the group is checked
     by :func:`fused_update` itself, inside the kernel call, before it writes anything.)
     """
-    arguments = (params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
-    reason, plan = _plan(*arguments)
-    _last.value = (
-        None
-        if plan is None
-        else (arguments, plan, [len(tensors) for tensors in _lists(*arguments)])
-    )
+    reason, _ = _plan(params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
     return reason
-
-
-# The plan of the last successful unfusable_reason in this thread, which fused_update
-# reuses when called next on the same lists (the optimizer asks, then steps): the checks
-# then cost once per step, not twice.
-_last = threading.local()
-
-
-def _reusable(arguments: _Arguments) -> _Plan | None:
-    """The plan :func:`unfusable_reason` just made for these very lists, if they still hold
-    as many tensors and the data pointers it checked; consumed by the first look."""
-    last, _last.value = getattr(_last, "value", None), None
-    if last is None or last[0][5:] != arguments[5:]:  # centered, momentum
-        return None
-    lists = _lists(*arguments)
-    if not all(a is b for a, b in zip(_lists(*last[0]), lists)):
-        return None
-    plan, lengths = last[1], last[2]
-    indices, columns = plan[0], plan[1]
-    if [len(tensors) for tensors in lists] != lengths:
-        return None
-    every = len(indices) == lengths[0]
-    for tensors, column in zip(lists, columns):
-        pointers = (
-            array("Q", map(Tensor.data_ptr, tensors))
-            if every
-            else array("Q", [tensors[i].data_ptr() for i in indices])
-        )
-        if pointers != column:
-            return None
-    return plan
 
 
 def _lists(
@@ -824,8 +903,8 @@ def fused_update(
     """Apply one RMSprop step to a whole group with the fused kernel, in place.
 
     One kernel call for the whole group, whatever its dtypes. Steps (``state["step"]``) are
-    the caller's to count. Called right after :func:`unfusable_reason` on the same lists, it
-    reuses those checks (after confirming that every tensor's data pointer is unchanged).
+    the caller's to count. Every tensor is checked (as :func:`unfusable_reason` does) at
+    every call, before the kernel runs.
 
     Args:
         params, grads, square_avgs: one tensor per parameter each.
@@ -842,17 +921,65 @@ def fused_update(
             Nothing is updated then.
         FusedUnavailableError: when the kernel cannot be built or loaded.
     """
+    reason = _try_update(
+        params,
+        grads,
+        square_avgs,
+        grad_avgs,
+        momentum_buffers,
+        lr=lr,
+        alpha=alpha,
+        eps=eps,
+        weight_decay=weight_decay,
+        momentum=momentum,
+        centered=centered,
+        maximize=maximize,
+        eps_in_sqrt=eps_in_sqrt,
+    )
+    if reason is not None:
+        raise ValueError(f"fused RMSprop step: {reason}")
+
+
+def _try_update(
+    params: Sequence[Tensor],
+    grads: Sequence[Tensor],
+    square_avgs: Sequence[Tensor],
+    grad_avgs: Sequence[Tensor] | None,
+    momentum_buffers: Sequence[Tensor] | None,
+    *,
+    lr: float | Tensor,
+    alpha: float,
+    eps: float,
+    weight_decay: float,
+    momentum: float,
+    centered: bool,
+    maximize: bool,
+    eps_in_sqrt: bool,
+    steps: Sequence[Tensor] | None = None,
+    checked: _GroupChecks | None = None,
+) -> str | None:
+    """:func:`fused_update` when the kernel can take the group (returns None); otherwise
+    returns :func:`unfusable_reason`'s answer and updates nothing. Checking and updating in
+    one call is what lets the optimizer pay for the checks once per step; ``checked``
+    carries what one step's checks found to the next (see :class:`_GroupChecks`).
+
+    With ``steps`` (one counter per parameter), an update also counts the steps: in the
+    kernel when the counters are plain one-element CPU tensors of one float dtype, else as
+    torch does (:func:`~rmsprop_lib.functional.count_steps`)."""
     arguments = (params, grads, square_avgs, grad_avgs, momentum_buffers, centered, momentum)
-    plan = _reusable(arguments)
+    reason, plan = _plan(*arguments, checked)
     if plan is None:
-        reason, plan = _plan(*arguments)
-        if plan is None:  # exactly when there is a reason
-            raise ValueError(f"fused RMSprop step: {reason}")
+        return reason
     scalars = (_scalar("lr", lr), float(alpha), float(eps), float(weight_decay), float(momentum))
     indices, columns, sizes, wide, slots = plan
     count = len(indices)
+    counters = None
+    if steps is not None and count == len(steps):
+        counters = checked.counters(steps) if checked is not None else _counters(steps)
     if count == 0:
-        return
+        if steps:
+            count_steps(list(steps))
+        return None
     kernel = load_kernel()
     flags = (
         (CENTERED if centered else 0)
@@ -874,13 +1001,15 @@ def fused_update(
         b,
         sizes.buffer_info()[0],
         wide.buffer_info()[0],
+        None if counters is None else counters[0].buffer_info()[0],
+        0 if counters is None else counters[1],
         *scalars,
         flags,
         _threads(sum(sizes)),
         where,
     )
     if status == 1:
-        first, second = (f"parameter {indices[where[k]]}'s {slots[where[k + 1]]}" for k in (0, 2))
+        first, second = (f"parameter {indices[where[k]]}'s {_NAMES[where[k + 1]]}" for k in (0, 2))
         raise ValueError(
             f"fused RMSprop step: {first} and {second} overlap in memory; nothing was updated"
         )
@@ -891,4 +1020,26 @@ def fused_update(
     # Writes through raw pointers are invisible to autograd: bump the version counters, as an
     # in-place torch operator would, so a graph that saved one of these tensors notices.
     lists = _lists(*arguments)
+    if counters is not None:  # the kernel counted them: bump theirs too
+        lists.append(steps)  # type: ignore[arg-type]  # not None when counters is not
     increment_version(chain(lists[0], *lists[2:]))
+    if checked is not None:
+        checked.stepped()
+    if steps and counters is None:
+        count_steps(list(steps))
+    return None
+
+
+def _counters(steps: Sequence[Tensor]) -> tuple[array[int], int] | None:
+    """The step counters' addresses and width (1: double, 0: float) when the kernel can
+    count them: plain CPU tensors of one element, all float32 or all float64; else None."""
+    if not set(map(type, steps)) <= _PLAIN_SET:
+        return None
+    dtypes = set(map(_dtype, steps))
+    if len(dtypes) != 1 or not dtypes <= _FAST_DTYPES.keys():
+        return None
+    if not all(map(_is_cpu, steps)) or set(map(Tensor.numel, steps)) != {1}:
+        return None
+    if any(map(Tensor.is_neg, steps)):
+        return None
+    return array("Q", map(Tensor.data_ptr, steps)), _FAST_DTYPES[dtypes.pop()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
 import torch
@@ -24,12 +25,21 @@ from torch.optim.optimizer import (
 )
 
 from . import fused as _fused
-from .functional import rmsprop_update
+from .functional import count_steps, rmsprop_update
 
 __all__ = ["RMSprop"]
 
-Implementation = Literal["fused", "foreach", "loop"]
+Implementation = Literal["foreach", "loop"]
 _Loss = TypeVar("_Loss")
+_is_sparse = attrgetter("is_sparse")
+# The state keys a parameter needs, by (momentum > 0, centered).
+_NEEDED = {
+    (momentum, centered): frozenset(
+        ("square_avg", "step") + ("momentum_buffer",) * momentum + ("grad_avg",) * centered
+    )
+    for momentum in (False, True)
+    for centered in (False, True)
+}
 
 
 class RMSprop(Optimizer):
@@ -222,6 +232,15 @@ class RMSprop(Optimizer):
                         device=p.device if group["capturable"] else None,
                     )
 
+    def _checks(self, group: dict[str, Any]) -> _fused._GroupChecks:
+        """What the fused path found about this group at its last step (kept out of
+        ``state_dict`` and pickles: an attribute that ``Optimizer.__getstate__`` leaves out)."""
+        checks = self.__dict__.setdefault("_fused_checks", {})
+        entry = checks.get(id(group))
+        if entry is None or entry[0] is not group:
+            entry = checks[id(group)] = (group, _fused._GroupChecks())
+        return entry[1]
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state dict (ours or ``torch.optim.RMSprop``'s), refusing one that does not fit.
 
@@ -231,6 +250,7 @@ class RMSprop(Optimizer):
                 parameter and the key. The optimizer's state is then left as it was.
         """
         previous_state, previous_groups = self.state, self.param_groups
+        self.__dict__.pop("_fused_checks", None)  # new groups, new state: check anew
         super().load_state_dict(state_dict)
         try:
             for g, group in enumerate(self.param_groups):
@@ -244,40 +264,48 @@ class RMSprop(Optimizer):
         self,
         group: dict[str, Any],
     ) -> tuple[list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor], list[Tensor]]:
-        """The parameters that have a gradient, with their state (created on first use)."""
-        params, grads, square_avgs, grad_avgs, buffers, steps = [], [], [], [], [], []
+        """The parameters that have a gradient, with their state (created on first use).
+
+        Built a list at a time: with thousands of small parameters, this is a good part of
+        what a fused step costs in Python.
+        """
+        with_grads = [(p, grad) for p in group["params"] if (grad := p.grad) is not None]
+        params = [p for p, _ in with_grads]
+        grads = [grad for _, grad in with_grads]
+        if any(map(_is_sparse, grads)):  # before any state is created
+            raise RuntimeError("RMSprop does not support sparse gradients")
+        states = [self.state[p] for p in params]
         momentum, centered = group["momentum"] > 0, group["centered"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.grad.is_sparse:
-                raise RuntimeError("RMSprop does not support sparse gradients")
-            state = self.state[p]
-            if "square_avg" not in state:
-                state["step"] = torch.zeros(
-                    (),
-                    dtype=_get_scalar_dtype(is_fused=group["fused"]),
-                    device=p.device if group["capturable"] else None,
-                )
-                # zeros_like: a sharded parameter (DTensor) gets sharded state.
-                state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            elif "step" not in state:  # a loaded state without its counter restarts it
-                state["step"] = torch.zeros((), dtype=_get_scalar_dtype(is_fused=group["fused"]))
-            # A loaded state may lack a buffer this group now needs (momentum or centered
-            # switched on): it starts from zero, as it would have at the first step.
-            if momentum and "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            if centered and "grad_avg" not in state:
-                state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            params.append(p)
-            grads.append(p.grad)
-            square_avgs.append(state["square_avg"])
-            steps.append(state["step"])
-            if momentum:
-                buffers.append(state["momentum_buffer"])
-            if centered:
-                grad_avgs.append(state["grad_avg"])
+        needed = _NEEDED[momentum, centered]
+        if not all(map(needed.issubset, states)):
+            for p, state in zip(params, states):
+                if not needed.issubset(state):
+                    self._init_state(group, p, state)
+        square_avgs = [state["square_avg"] for state in states]
+        steps = [state["step"] for state in states]
+        buffers = [state["momentum_buffer"] for state in states] if momentum else []
+        grad_avgs = [state["grad_avg"] for state in states] if centered else []
         return params, grads, square_avgs, grad_avgs, buffers, steps
+
+    @staticmethod
+    def _init_state(group: dict[str, Any], p: Tensor, state: dict[str, Any]) -> None:
+        """Create what ``state`` lacks: all of it at the first step, as torch does."""
+        if "square_avg" not in state:
+            state["step"] = torch.zeros(
+                (),
+                dtype=_get_scalar_dtype(is_fused=group["fused"]),
+                device=p.device if group["capturable"] else None,
+            )
+            # zeros_like: a sharded parameter (DTensor) gets sharded state.
+            state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        elif "step" not in state:  # a loaded state without its counter restarts it
+            state["step"] = torch.zeros((), dtype=_get_scalar_dtype(is_fused=group["fused"]))
+        # A loaded state may lack a buffer this group now needs (momentum or centered
+        # switched on): it starts from zero, as it would have at the first step.
+        if group["momentum"] > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
     # Optimizer.step is overloaded on the closure (None -> None); one signature covers both,
     # and returns what the closure returns (a loss tensor, usually).
@@ -296,7 +324,6 @@ class RMSprop(Optimizer):
             if group["capturable"] and not torch.compiler.is_compiling():
                 _check_capturable(params, steps)
             tensors = (params, grads, square_avgs, grad_avgs, buffers)
-            implementation = _implementation(group, *tensors)
             options = dict(
                 lr=group["lr"],
                 alpha=group["alpha"],
@@ -307,27 +334,22 @@ class RMSprop(Optimizer):
                 maximize=group["maximize"],
                 eps_in_sqrt=group["eps_in_sqrt"],
             )
-            if implementation == "fused":
-                _fused.fused_update(*tensors, **options)
-            else:
-                rmsprop_update(
-                    *tensors,
-                    **options,
-                    foreach=implementation == "foreach",
-                    differentiable=group["differentiable"],
-                )
-            _increment(steps)  # after the update: a step that raised is not counted
+            # fused=True: the kernel takes the whole group and counts its steps, or (returning
+            # why not, having written nothing) leaves it whole to the multi-tensor update.
+            if group["fused"] and (
+                _fused._try_update(*tensors, **options, steps=steps, checked=self._checks(group))
+                is None
+            ):
+                continue
+            foreach = _implementation(group, params) == "foreach"
+            rmsprop_update(
+                *tensors, **options, foreach=foreach, differentiable=group["differentiable"]
+            )
+            count_steps(steps, foreach)  # after the update: a step that raised is not counted
         return loss
 
 
-def _implementation(
-    group: dict[str, Any],
-    params: list[Tensor],
-    grads: list[Tensor],
-    square_avgs: list[Tensor],
-    grad_avgs: list[Tensor],
-    buffers: list[Tensor],
-) -> Implementation:
+def _implementation(group: dict[str, Any], params: list[Tensor]) -> Implementation:
     """How this step updates the group: the one place where the implementation is chosen.
 
     ========  ==========  =================================================  ==========
@@ -345,32 +367,17 @@ def _implementation(
     ========  ==========  =================================================  ==========
 
     ``fused=True`` together with ``foreach=True`` or ``differentiable=True``, or with
-    parameters that can never be fused, is refused when the group is added. The fused path
-    takes a whole group or hands the whole group to the multi-tensor update.
+    parameters that can never be fused, is refused when the group is added. The first two
+    rows are decided by :func:`fused._try_update`, which checks the group and runs the kernel
+    in one pass (so the checks are paid once per step); this function answers for the group
+    the kernel did not take: the whole group, never part of it.
     """
     if group["fused"]:
-        reason = _fused.unfusable_reason(
-            params,
-            grads,
-            square_avgs,
-            grad_avgs,
-            buffers,
-            centered=group["centered"],
-            momentum=group["momentum"],
-        )
-        return "fused" if reason is None else "foreach"
+        return "foreach"
     foreach = group["foreach"]
     if foreach is None:
         _, foreach = _default_to_fused_or_foreach(params, group["differentiable"], use_fused=False)
     return "foreach" if foreach else "loop"
-
-
-def _increment(steps: list[Tensor]) -> None:
-    """Add 1 to the step counters as torch does (one wrapped 1 for CPU counters)."""
-    if steps[0].is_cpu and not torch.compiler.is_compiling():
-        torch._foreach_add_(steps, torch.tensor(1.0, device="cpu"), alpha=1.0)
-    else:
-        torch._foreach_add_(steps, 1)
 
 
 def _check_capturable(params: list[Tensor], steps: list[Tensor]) -> None:

@@ -20,6 +20,7 @@ import pytest
 import torch
 from torch.optim.rmsprop import rmsprop as torch_rmsprop
 
+from helpers import clone_params, make_params, set_grads
 from rmsprop_lib import RMSprop, fused
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -445,6 +446,185 @@ def test_bad_tensors_raise_naming_parameter_and_key_and_the_interpreter_lives_on
             message,
         )
         assert untouched, f"{name}: a tensor was written before the error"
+
+
+# --- between steps: what a user does to parameters and state, met as torch meets it ----------
+
+BETWEEN_STEPS = r"""
+import json, torch
+from rmsprop_lib import RMSprop
+
+def make(opt_class, **kw):
+    g = torch.Generator().manual_seed(0)
+    params = [torch.randn(4, 3, generator=g).requires_grad_() for _ in range(3)]
+    return params, opt_class(params, lr=0.01, momentum=0.5, centered=True, **kw)
+
+def grads(params, k):
+    g = torch.Generator().manual_seed(100 + k)
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=g).to(p.dtype)
+
+def change(name, params, opt):
+    p = params[1]
+    state = opt.state[p]
+    if name == "state-replaced-smaller":
+        state["square_avg"] = torch.zeros(2)
+    elif name == "state-set-smaller":
+        state["momentum_buffer"].set_(torch.zeros(2))
+    elif name == "state-resized-in-place":
+        state["grad_avg"].resize_(2)
+    elif name == "param-data-smaller":
+        p.data = torch.randn(2)
+    elif name == "param-data-prefix-view":  # same address, fewer elements
+        p.data = p.data.view(-1)[:6]
+    elif name == "param-data-transposed":  # same values, another layout
+        p.data = p.data.t().contiguous().t()
+    elif name == "param-data-new-tensor":
+        p.data = p.data.clone()
+    elif name == "param-in-place":
+        with torch.no_grad():
+            p.mul_(0.5)
+    elif name == "step-int":
+        state["step"] = torch.tensor(2)
+    elif name == "step-float64":
+        for q in params:
+            opt.state[q]["step"] = opt.state[q]["step"].double()
+    elif name == "grad-none":
+        p.grad = None
+
+def run(name, opt_class, **kw):
+    params, opt = make(opt_class, **kw)
+    for k in range(2):
+        grads(params, k)
+        opt.step()
+    change(name, params, opt)
+    grads([q for q in params if q.grad is not None], 2)
+    try:
+        opt.step()
+        outcome = ["no error"]
+    except Exception as error:
+        outcome = [type(error).__name__]
+    return outcome, params, opt
+
+results = {}
+for name in NAMES:
+    (kind,), params, opt = run(name, RMSprop, fused=True)
+    (torch_kind,), twins, reference = run(name, torch.optim.RMSprop)
+    same = kind == "no error" and all(
+        torch.allclose(a, b, rtol=1e-5, atol=1e-6) for a, b in zip(params, twins)
+    ) and all(
+        torch.equal(opt.state[a]["step"], reference.state[b]["step"])
+        and opt.state[a]["step"].dtype == reference.state[b]["step"].dtype
+        for a, b in zip(params, twins)
+    )
+    results[name] = [kind, torch_kind, same]
+grads(params, 3)
+opt.step()  # the interpreter and the kernel still work
+print(json.dumps(results))
+"""
+
+# What torch.optim.RMSprop does after each change: raise (RuntimeError) or step on.
+BETWEEN_CASES = {
+    "state-replaced-smaller": "RuntimeError",
+    "state-set-smaller": "RuntimeError",
+    "state-resized-in-place": "RuntimeError",
+    "param-data-smaller": "RuntimeError",
+    "param-data-prefix-view": "RuntimeError",
+    "param-data-transposed": "no error",
+    "param-data-new-tensor": "no error",
+    "param-in-place": "no error",
+    "step-int": "no error",
+    "step-float64": "no error",
+    "grad-none": "no error",
+}
+
+
+@needs_cc
+def test_what_changes_between_fused_steps_is_checked_again_and_met_as_torch_meets_it():
+    # The fused path re-checks only what can change from one step to the next: each change
+    # here must be noticed (the same error as torch, or the same numbers), never a crash.
+    code = f"NAMES = {list(BETWEEN_CASES)!r}\n" + BETWEEN_STEPS
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])  # e.g. -11 for SIGSEGV
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name, expected in BETWEEN_CASES.items():
+        kind, torch_kind, same = results[name]
+        assert torch_kind == expected, (name, torch_kind)
+        assert kind == expected, (name, kind)
+        if expected == "no error":
+            assert same, f"{name}: parameters or step counters differ from torch's"
+
+
+@needs_cc
+def test_a_fused_group_is_checked_in_full_once_then_its_gradients_each_step(monkeypatch):
+    full_checks = []
+    real = fused._fast_plan
+
+    def counted(*args):
+        full_checks.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(fused, "_fast_plan", counted)
+    params = [torch.randn(5, 3).requires_grad_() for _ in range(4)]
+    opt = RMSprop(params, fused=True, momentum=0.5, centered=True)
+    for _ in range(4):
+        for p in params:  # new gradient tensors at every step, as after zero_grad
+            p.grad = torch.randn_like(p)
+        opt.step()
+    assert len(full_checks) == 1
+    opt.state[params[0]]["square_avg"].add_(0)  # an in-place operation: checked in full again
+    opt.step()
+    assert len(full_checks) == 2
+    opt.step()
+    assert len(full_checks) == 2
+
+
+@needs_cc
+def test_the_kernel_counts_the_steps_like_torch_and_bumps_their_versions():
+    params = make_params(torch.float32)
+    params, twins = clone_params(params), clone_params(params)
+    opt, reference = RMSprop(params, fused=True), torch.optim.RMSprop(twins)
+    for step in range(3):
+        set_grads(params, step)
+        set_grads(twins, step)
+        opt.step()
+        reference.step()
+    for p, q in zip(params, twins):
+        ours, theirs = opt.state[p]["step"], reference.state[q]["step"]
+        assert torch.equal(ours, theirs) and ours.dtype == theirs.dtype == torch.float32
+    versions = [opt.state[p]["step"]._version for p in params]
+    set_grads(params, 3)
+    opt.step()
+    assert [opt.state[p]["step"]._version for p in params] == [v + 1 for v in versions]
+
+
+@needs_cc
+def test_overlap_with_momentum_but_not_centered_names_the_momentum_buffer():
+    # The kernel numbers its arrays param, grad, square_avg, grad_avg, momentum_buffer
+    # whichever are present; the message must name the right one (it once raised IndexError).
+    p = torch.randn(4)
+    with pytest.raises(
+        ValueError,
+        match=r"parameter 0's (param and parameter 0's momentum_buffer|momentum_buffer and "
+        r"parameter 0's param) overlap in memory; nothing was updated",
+    ):
+        fused.fused_update(
+            [p],
+            [torch.randn(4)],
+            [torch.zeros(4)],
+            None,
+            [p],
+            lr=0.1,
+            alpha=0.9,
+            eps=1e-8,
+            weight_decay=0,
+            momentum=0.5,
+            centered=False,
+            maximize=False,
+            eps_in_sqrt=False,
+        )
 
 
 def test_unfusable_reason_says_why_without_raising_and_none_for_a_good_group():

@@ -357,18 +357,20 @@ def test_fused_refuses_a_parameter_it_cannot_take_and_adds_no_group():
 def recorded(monkeypatch):
     """Record every call of the two update functions the optimizer can choose."""
     calls = []
-    real_update, real_fused = functional_module.rmsprop_update, fused.fused_update
+    real_update, real_try = functional_module.rmsprop_update, fused._try_update
 
     def update(*args, **kwargs):
         calls.append(("foreach" if kwargs["foreach"] else "loop", len(args[0])))
         return real_update(*args, **kwargs)
 
-    def fused_update(*args, **kwargs):
-        calls.append(("fused", len(args[0])))
-        return real_fused(*args, **kwargs)
+    def try_update(*args, **kwargs):
+        reason = real_try(*args, **kwargs)
+        if reason is None:  # the kernel took the group
+            calls.append(("fused", len(args[0])))
+        return reason
 
     monkeypatch.setattr(optimizer, "rmsprop_update", update)
-    monkeypatch.setattr(fused, "fused_update", fused_update)
+    monkeypatch.setattr(fused, "_try_update", try_update)
     return calls
 
 
