@@ -2,6 +2,9 @@
 
 * The search index segments Chinese text with jieba's dictionary read from an SQLite table
   (book/_ext/zh_search.py) instead of loading all of it: the words must be jieba's own.
+* Pages are written without repeating work (book/_ext/write_speed.py): the theme renders its
+  navigation and header buttons once per page, and documents looked up (figure numbers,
+  ``{numref}``) are loaded once per build.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import jieba
 import pytest
@@ -16,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
+import write_speed  # noqa: E402
 import zh_search  # noqa: E402
 
 jieba.setLogLevel(logging.WARNING)
@@ -64,6 +69,36 @@ def test_a_table_is_named_by_the_dictionary_it_holds(tmp_path):
     assert zh_search._table_path(tmp_path) == zh_search._table_path(tmp_path)
 
 
+class _Templates:
+    def __init__(self):
+        self.rendered = []
+
+    def render(self, template, context):
+        self.rendered.append(template)
+        return "" if template == "empty.html" else "<nav>...</nav>"
+
+
+class _App:
+    def __init__(self):
+        self.builder = type("Builder", (), {"templates": _Templates()})()
+
+
+def test_the_theme_renders_its_navigation_and_header_once_not_twice():
+    from pydata_sphinx_theme import utils
+
+    write_speed.setup(None)  # as Sphinx loads the extension (again: once is enough)
+    write_speed.setup(None)
+    app = _App()
+    templates = ["sbt-sidebar-nav.html", "empty.html", "article-header-buttons", "other.html"]
+    kept = utils._update_and_remove_templates(
+        app=app, context={}, templates=templates, section="sidebars"
+    )
+    # The two never-empty templates are kept without a trial render; the others are checked
+    # as before (the empty one is dropped).
+    assert kept == ["sbt-sidebar-nav.html", "article-header-buttons.html", "other.html"]
+    assert app.builder.templates.rendered == ["empty.html", "other.html"]
+
+
 def test_a_cold_build_prepares_the_table_in_the_background(tmp_path, in_memory):
     zh_search.prepare(tmp_path)  # no table: a thread loads jieba and writes it
     tokenizer = zh_search.tokenizer_for(tmp_path)
@@ -89,3 +124,45 @@ def test_segmentations_are_kept_between_builds_and_forgotten_when_unused(tmp_pat
         later.save()
     last = zh_search.Segmentations(path)
     assert last.get("学习率") is not None and last.get("旧的一句") is None
+
+
+class _Env:
+    def __init__(self):
+        self.loads = []
+
+    def get_doctree(self, docname):
+        self.loads.append(docname)
+        return {"doc": docname, "copy": len(self.loads)}
+
+
+def test_documents_looked_up_are_loaded_once_per_build_and_only_while_looking():
+    write_speed.setup(None)
+    write_speed._READ_ONLY.clear()
+    env = _Env()
+
+    def number_figures(self, app, env):  # stands in for TocTreeCollector.get_updated_docs
+        return [env.get_doctree("book/rmsprop"), env.get_doctree("book/api")]
+
+    def resolve_numref(self, env, fromdocname):  # ... and StandardDomain._resolve_numref_xref
+        return env.get_doctree("book/rmsprop")
+
+    numbered = write_speed._reading_doctrees(number_figures, 2)(None, None, env)
+    resolved = [write_speed._reading_doctrees(resolve_numref, 1)(None, env, "x") for _ in range(11)]
+    assert env.loads == ["book/rmsprop", "book/api"]  # eleven references, no new load
+    assert all(doctree is numbered[0] for doctree in resolved)
+    assert env.get_doctree("book/rmsprop")["copy"] == 3  # outside: a fresh copy, as before
+    write_speed._READ_ONLY.clear()  # a new build reads the documents again
+    assert write_speed._reading_doctrees(resolve_numref, 1)(None, env, "x")["copy"] == 4
+
+
+def test_sphinx_methods_are_wrapped_once():
+    from sphinx.domains.std import StandardDomain
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+
+    write_speed.setup(None)
+    write_speed.setup(None)
+    numbering: Any = TocTreeCollector.get_updated_docs
+    numref: Any = StandardDomain._resolve_numref_xref
+    assert numbering.shares_doctrees and numref.shares_doctrees
+    assert numbering.__wrapped__.__name__ == "get_updated_docs"
+    assert not hasattr(numbering.__wrapped__, "shares_doctrees")  # not wrapped twice
