@@ -8,6 +8,8 @@ clean build:
   files at the end of the build, so a clean build links them without ``?v=`` and a rebuild
   with it. ``_static`` is therefore emptied when writing starts (``write-started``), just
   before Sphinx copies its own files there; a build that writes nothing leaves it alone.
+  One exception: MathJax's 24 MB stay, all but the one file pages link (``mathjax_path``),
+  since copying them again would cost a one-page rebuild a tenth of a second for nothing.
 * **Search terms without pages.** When a re-read page loses a word, Sphinx keeps the word in
   ``searchindex.js`` with an empty page list; such terms are dropped after the index is written.
 * **Images no page shows.** An incremental build only ever adds files to ``_images``; the
@@ -23,8 +25,20 @@ from sphinx.search import js_index
 
 
 def _empty_static(app, builder):
-    if builder.format == "html":
-        shutil.rmtree(Path(app.outdir, "_static"), ignore_errors=True)
+    if builder.format != "html":
+        return
+    static = Path(app.outdir, "_static")
+    linked = static / app.config.mathjax_path  # e.g. mathjax/tex-chtml.js
+    keep = linked.parent if linked.parent != static and static in linked.parents else None
+    if not static.is_dir():
+        return
+    for path in static.iterdir():
+        if path == keep:
+            linked.unlink(missing_ok=True)
+        elif path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _drop_terms_without_pages(app):

@@ -182,10 +182,24 @@ def _outdated(app, env, added, changed, removed):
     )
 
 
+# The last parse of each page in this process, with the text it was parsed from: the page is
+# parsed before reading (to find what must execute) and again when read (to record it).
+_PARSED: dict[str, tuple[str, Any]] = {}
+
+
 def _read_notebook(env, docname):
     """The page as MyST-NB reads it, or None if it is not a notebook with code."""
     path = Path(env.doc2path(docname))
     text = path.read_text(encoding="utf-8")
+    parsed = _PARSED.get(docname)
+    if parsed is not None and parsed[0] == text:
+        return parsed[1]
+    page = _parse_notebook(env, path, text)
+    _PARSED[docname] = (text, page)
+    return page
+
+
+def _parse_notebook(env, path: Path, text: str):
     reader = create_nb_reader(str(path), env.myst_config, env.mystnb_config, text)
     if reader is None:
         return None
