@@ -8,14 +8,17 @@ In a temporary copy of the project, measures:
   Sphinx);
 - the book's cold build, a rebuild without changes, and a rebuild after a one-sentence prose
   edit of the chapter, with how many notebooks each executed; these HTML builds run with the
-  PDF edition off (``RMSPROP_BOOK_PDF=off``, as the live preview does);
+  PDF edition off (``RMSPROP_BOOK_PDF=off``, as the live preview does). A rebuild takes a few
+  seconds, which this machine's noise moves by tenths: the two rebuilds are measured
+  ``--repeats`` times each (default 5; the edit made and undone in turns) and their medians
+  reported;
 - a rebuild after a second prose edit with the PDF edition on: what publishing costs on top.
 
 The floor is the baseline build plus the chapter's execution. Targets: cold build within 1.2x
 of the floor; prose-edit rebuild within 1.5x of the no-change rebuild. Writes the figures to
 ``benchmarks/results/book_build.json``, which ``book/performance.md`` renders.
 
-    python benchmarks/book_build.py [--out FILE]
+    python benchmarks/book_build.py [--repeats N] [--out FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,6 +85,11 @@ def execute_page(page: Path, pythonpath: Path) -> float:
     start = time.perf_counter()
     client.execute(env=env)
     return time.perf_counter() - start
+
+
+def median_run(runs: list[tuple[float, int]]) -> tuple[float, int]:
+    """The median seconds of several runs of one build, and the most notebooks any executed."""
+    return statistics.median(seconds for seconds, _ in runs), max(n for _, n in runs)
 
 
 def summarise(
@@ -167,7 +176,10 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).with_name("results") / "book_build.json"
     )
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     with tempfile.TemporaryDirectory() as tmp:
         book = Path(tmp) / "book"
         shutil.copytree(ROOT, book, ignore=IGNORE)
@@ -182,19 +194,27 @@ def main() -> None:
         base_s, _ = build(baseline)
         chapter_s = execute_page(book / "book" / "rmsprop.md", book)
         cold = build(book)
-        unchanged = build(book)
         chapter = book / "book" / "rmsprop.md"
         text = chapter.read_text(encoding="utf-8")
         if text.count(PROSE_EDIT[0]) != 1:
             raise SystemExit(
                 f"the prose edit needs the sentence {PROSE_EDIT[0]!r} once in the chapter"
             )
+        unchanged_runs, prose_runs = [], []
+        for _ in range(args.repeats):
+            unchanged_runs.append(build(book))
+            chapter.write_text(text.replace(*PROSE_EDIT), encoding="utf-8")
+            prose_runs.append(build(book))
+            chapter.write_text(text, encoding="utf-8")  # the sentence back: another prose edit
+            prose_runs.append(build(book))
+        unchanged, prose = median_run(unchanged_runs), median_run(prose_runs)
+        for label, runs in (("unchanged", unchanged_runs), ("prose edit", prose_runs)):
+            print(f"{label} rebuilds (s): " + " ".join(f"{s:.2f}" for s, _ in runs))
         chapter.write_text(text.replace(*PROSE_EDIT), encoding="utf-8")
-        prose = build(book)
-        chapter.write_text(text, encoding="utf-8")  # a second prose edit: the sentence back
         prose_pdf = build(book, pdf="on")
     result = {
         "machine": machine(),
+        "repeats": args.repeats,
         **summarise(base_s, chapter_s, cold, unchanged, prose, prose_pdf),
     }
     r = result
