@@ -25,6 +25,7 @@ What jieba made of each text is kept too, so a rebuild segments only the texts t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import marshal
@@ -114,14 +115,20 @@ def _write_table(path: Path, freq: dict[str, int], total: int) -> None:
         raise
 
 
-def _table_path(directory: Path) -> Path:
-    """Where jieba's dictionary is kept as a table, named by its content and jieba's version."""
+@functools.cache
+def _dictionary_digest() -> str:
+    """jieba's dictionary (5 MB) and version, hashed once per process."""
     import jieba
 
     digest = hashlib.sha256(TABLE_VERSION.encode() + jieba.__version__.encode())
     with jieba.dt.get_dict_file() as dictionary:
         digest.update(dictionary.read())
-    return directory / f"jieba-{digest.hexdigest()[:16]}.sqlite"
+    return digest.hexdigest()[:16]
+
+
+def _table_path(directory: Path) -> Path:
+    """Where jieba's dictionary is kept as a table, named by its content and jieba's version."""
+    return directory / f"jieba-{_dictionary_digest()}.sqlite"
 
 
 def make_tokenizer(directory: Path | None):
