@@ -11,8 +11,12 @@
  * The option flags are constants inside each specialised loop: the switch in the dispatch
  * instantiates the body once per combination, so the hot loop has no branches.
  *
+ * Built with the package (setup.py), which defines RMSPROP_SOURCE_SHA256 as this file's
+ * digest: rmsprop_source_sha256() lets the loader refuse a kernel built from another version
+ * of this file, and rmsprop_openmp() says whether large groups are split across threads.
+ *
  * The entry point takes the group as arrays of pointers and element counts, so a step over
- * thousands of small tensors is one call. The caller (rmsprop_lib/fused.py) has checked
+ * thousands of small tensors is one call. The caller (rmsprop_lib/_group.py) has checked
  * every tensor's dtype, device, shape, layout and storage bounds before calling; the entry
  * point checks the one thing that needs all pointers at once, that no two arrays of the
  * group overlap, and writes nothing when they do.
@@ -20,6 +24,22 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+#ifndef RMSPROP_SOURCE_SHA256
+#error "build the kernel with the package (pip install ., or pip install -e . in a checkout)"
+#endif
+
+/* The SHA-256 of the source this library was built from, as 64 hex digits. */
+const char *rmsprop_source_sha256(void) { return RMSPROP_SOURCE_SHA256; }
+
+/* 1 when built with OpenMP (large groups are split across threads), else 0. */
+int rmsprop_openmp(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
 
 enum {
     CENTERED = 1,
@@ -84,7 +104,7 @@ DEFINE_DISPATCH(float)
 DEFINE_DISPATCH(double)
 
 /* The byte range [start, end) of one array of the group: parameter ``index``, ``slot`` 0..4
- * for p, g, v, m, b (the numbering of ``SLOTS`` in fused.py). */
+ * for p, g, v, m, b (the numbering of ``SLOTS`` in _group.py). */
 typedef struct {
     uintptr_t start, end;
     int64_t index, slot;

@@ -19,7 +19,9 @@ used where torch has them, so the two libraries group, view and convert exactly 
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any, TypeAlias, cast
 
 import torch
 from torch import Tensor
@@ -29,7 +31,31 @@ from torch import Tensor
 # ``_view_as_real`` views complex tensors of a list as real in place of the list items.
 from torch.optim.optimizer import Optimizer, _to_scalar, _view_as_real
 
-__all__ = ["count_steps", "rmsprop_update"]
+__all__ = ["Hyperparams", "count_steps", "rmsprop_update", "update"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hyperparams:
+    """One step's hyper-parameters, as ``torch.optim.RMSprop`` names them (ranges are the
+    optimizer's to check), plus ``eps_in_sqrt``: add ε inside the square root (the chapter's
+    formula) instead of after it (PyTorch's). ``lr`` is a float or a 1-element tensor."""
+
+    lr: float | Tensor
+    alpha: float
+    eps: float
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    centered: bool = False
+    maximize: bool = False
+    eps_in_sqrt: bool = False
+
+    @classmethod
+    def of_group(cls, group: Mapping[str, Any]) -> Hyperparams:
+        """The hyper-parameters of an optimizer's parameter group."""
+        return cls(**{name: group[name] for name in _FIELDS})
+
+
+_FIELDS = tuple(field.name for field in fields(Hyperparams))
 
 
 def rmsprop_update(
@@ -75,26 +101,8 @@ def rmsprop_update(
         ValueError: when the lists do not match the parameters (naming which list) or a
             tensor ``lr`` has more than one element.
     """
-    n = len(params)
-    if len(grads) != n or len(square_avgs) != n:
-        raise ValueError(
-            f"rmsprop_update: got {n} params, {len(grads)} grads and {len(square_avgs)} "
-            "square_avgs; each list needs one tensor per parameter"
-        )
-    if centered and (grad_avgs is None or len(grad_avgs) != n):
-        raise ValueError("rmsprop_update: centered=True needs one grad_avg tensor per parameter")
-    if momentum > 0 and (momentum_buffers is None or len(momentum_buffers) != n):
-        raise ValueError("rmsprop_update: momentum > 0 needs one momentum buffer per parameter")
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    update = _multi_tensor_update if foreach else _single_tensor_update
-    update(
-        params,
-        grads,
-        square_avgs,
-        grad_avgs or [],
-        momentum_buffers or [],
-        lr=_to_scalar(lr),
+    hyper = Hyperparams(
+        lr=lr,
         alpha=alpha,
         eps=eps,
         weight_decay=weight_decay,
@@ -102,7 +110,47 @@ def rmsprop_update(
         centered=centered,
         maximize=maximize,
         eps_in_sqrt=eps_in_sqrt,
-        differentiable=differentiable,
+    )
+    tensors = (params, grads, square_avgs, grad_avgs, momentum_buffers)
+    update(tensors, hyper, foreach=foreach, differentiable=differentiable)
+
+
+# A group's tensor lists, in the order of rmsprop_update's arguments: params, grads,
+# square_avgs, grad_avgs (or None), momentum_buffers (or None).
+Tensors: TypeAlias = tuple[
+    Sequence[Tensor],
+    Sequence[Tensor],
+    Sequence[Tensor],
+    Sequence[Tensor] | None,
+    Sequence[Tensor] | None,
+]
+
+
+def update(tensors: Tensors, hyper: Hyperparams, *, foreach: bool, differentiable: bool) -> None:
+    """:func:`rmsprop_update` with its tensors and hyper-parameters as two records."""
+    params, grads, square_avgs, grad_avgs, momentum_buffers = tensors
+    n = len(params)
+    if len(grads) != n or len(square_avgs) != n:
+        raise ValueError(
+            f"rmsprop_update: got {n} params, {len(grads)} grads and {len(square_avgs)} "
+            "square_avgs; each list needs one tensor per parameter"
+        )
+    if hyper.centered and (grad_avgs is None or len(grad_avgs) != n):
+        raise ValueError("rmsprop_update: centered=True needs one grad_avg tensor per parameter")
+    if hyper.momentum > 0 and (momentum_buffers is None or len(momentum_buffers) != n):
+        raise ValueError("rmsprop_update: momentum > 0 needs one momentum buffer per parameter")
+    lr = hyper.lr
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    run = _multi_tensor_update if foreach else _single_tensor_update
+    run(
+        list(params),
+        list(grads),
+        list(square_avgs),
+        list(grad_avgs or []),
+        list(momentum_buffers or []),
+        replace(hyper, lr=_to_scalar(lr)),
+        differentiable,
     )
 
 
@@ -112,17 +160,12 @@ def _single_tensor_update(
     square_avgs: list[Tensor],
     grad_avgs: list[Tensor],
     momentum_buffers: list[Tensor],
-    *,
-    lr: float | Tensor,
-    alpha: float,
-    eps: float,
-    weight_decay: float,
-    momentum: float,
-    centered: bool,
-    maximize: bool,
-    eps_in_sqrt: bool,
+    hyper: Hyperparams,
     differentiable: bool,
 ) -> None:
+    lr, alpha, eps, weight_decay = hyper.lr, hyper.alpha, hyper.eps, hyper.weight_decay
+    momentum, centered, maximize = hyper.momentum, hyper.centered, hyper.maximize
+    eps_in_sqrt = hyper.eps_in_sqrt
     for i, param in enumerate(params):
         grad = -grads[i] if maximize else grads[i]
         if weight_decay != 0:
@@ -164,17 +207,12 @@ def _multi_tensor_update(
     square_avgs: list[Tensor],
     grad_avgs: list[Tensor],
     momentum_buffers: list[Tensor],
-    *,
-    lr: float | Tensor,
-    alpha: float,
-    eps: float,
-    weight_decay: float,
-    momentum: float,
-    centered: bool,
-    maximize: bool,
-    eps_in_sqrt: bool,
+    hyper: Hyperparams,
     differentiable: bool,
 ) -> None:
+    lr, alpha, eps, weight_decay = hyper.lr, hyper.alpha, hyper.eps, hyper.weight_decay
+    momentum, centered, maximize = hyper.momentum, hyper.centered, hyper.maximize
+    eps_in_sqrt = hyper.eps_in_sqrt
     if not params:
         return
     if differentiable:

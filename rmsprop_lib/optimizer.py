@@ -25,7 +25,8 @@ from torch.optim.optimizer import (
 )
 
 from . import fused as _fused
-from .functional import count_steps, rmsprop_update
+from ._group import GroupRecord, Unfusable
+from .functional import Hyperparams, count_steps, update
 
 __all__ = ["RMSprop"]
 
@@ -76,11 +77,11 @@ class RMSprop(Optimizer):
 
     **Asking for speed.** ``foreach=True`` runs torch's multi-tensor kernels (the same numbers
     as the loop); ``fused=True`` runs the whole update as one pass over memory with a small C
-    kernel (CPU; float32, float64 and complex), equal to the loop to rounding. ``fused=True``
-    builds the kernel in the constructor (cached on disk; :func:`rmsprop_lib.fused.build_info`
-    says what that cost) and raises :class:`~rmsprop_lib.fused.FusedUnavailableError` saying
-    why when it cannot: no C compiler, a parameter on another device, of another dtype, or a
-    tensor subclass such as a DTensor. A group whose tensors cannot go to the kernel at a step
+    kernel (CPU; float32, float64 and complex), equal to the loop to rounding, compiled when
+    the package was installed. ``fused=True`` loads the kernel in the constructor and raises
+    :class:`~rmsprop_lib.fused.FusedUnavailableError` saying why when it cannot: the package
+    was installed without a C compiler, a parameter is on another device, of another dtype,
+    or a tensor subclass such as a DTensor. A group whose tensors cannot go to the kernel at a step
     (for example a gradient laid out differently from its parameter) is updated whole by the
     multi-tensor path instead.
 
@@ -190,7 +191,7 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a group; with ``fused=True`` its parameters are checked and the kernel built.
+        """Add a group; with ``fused=True`` its parameters are checked and the kernel loaded.
 
         On any error the group is not added.
         """
@@ -205,7 +206,7 @@ class RMSprop(Optimizer):
             if group["foreach"]:
                 raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
             _fused.check_fusable(group["params"], where=f" of group {len(self.param_groups) - 1}")
-            _fused.load_kernel()  # build now: errors and compile time surface here
+            _fused.load_kernel()  # a missing or stale kernel is reported here
         except Exception:
             self.param_groups.pop()  # leave no half-added group behind
             raise
@@ -232,13 +233,13 @@ class RMSprop(Optimizer):
                         device=p.device if group["capturable"] else None,
                     )
 
-    def _checks(self, group: dict[str, Any]) -> _fused._GroupChecks:
-        """What the fused path found about this group at its last step (kept out of
+    def _fused_record(self, group: dict[str, Any]) -> GroupRecord:
+        """What the fused path's check found about this group at its last step (kept out of
         ``state_dict`` and pickles: an attribute that ``Optimizer.__getstate__`` leaves out)."""
-        checks = self.__dict__.setdefault("_fused_checks", {})
-        entry = checks.get(id(group))
+        records = self.__dict__.setdefault("_fused_records", {})
+        entry = records.get(id(group))
         if entry is None or entry[0] is not group:
-            entry = checks[id(group)] = (group, _fused._GroupChecks())
+            entry = records[id(group)] = (group, GroupRecord())
         return entry[1]
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -250,7 +251,7 @@ class RMSprop(Optimizer):
                 parameter and the key. The optimizer's state is then left as it was.
         """
         previous_state, previous_groups = self.state, self.param_groups
-        self.__dict__.pop("_fused_checks", None)  # new groups, new state: check anew
+        self.__dict__.pop("_fused_records", None)  # new groups, new state: check anew
         super().load_state_dict(state_dict)
         try:
             for g, group in enumerate(self.param_groups):
@@ -324,27 +325,17 @@ class RMSprop(Optimizer):
             if group["capturable"] and not torch.compiler.is_compiling():
                 _check_capturable(params, steps)
             tensors = (params, grads, square_avgs, grad_avgs, buffers)
-            options = dict(
-                lr=group["lr"],
-                alpha=group["alpha"],
-                eps=group["eps"],
-                weight_decay=group["weight_decay"],
-                momentum=group["momentum"],
-                centered=group["centered"],
-                maximize=group["maximize"],
-                eps_in_sqrt=group["eps_in_sqrt"],
-            )
-            # fused=True: the kernel takes the whole group and counts its steps, or (returning
-            # why not, having written nothing) leaves it whole to the multi-tensor update.
-            if group["fused"] and (
-                _fused._try_update(*tensors, **options, steps=steps, checked=self._checks(group))
-                is None
-            ):
-                continue
+            hyper = Hyperparams.of_group(group)
+            # fused=True: the kernel takes the whole group and counts its steps, or (raising
+            # Unfusable, having written nothing) leaves it whole to the multi-tensor update.
+            if group["fused"]:
+                try:
+                    _fused.step_group(tensors, hyper, steps, self._fused_record(group))
+                    continue
+                except Unfusable:
+                    pass
             foreach = _implementation(group, params) == "foreach"
-            rmsprop_update(
-                *tensors, **options, foreach=foreach, differentiable=group["differentiable"]
-            )
+            update(tensors, hyper, foreach=foreach, differentiable=group["differentiable"])
             count_steps(steps, foreach)  # after the update: a step that raised is not counted
         return loss
 
@@ -368,7 +359,7 @@ def _implementation(group: dict[str, Any], params: list[Tensor]) -> Implementati
 
     ``fused=True`` together with ``foreach=True`` or ``differentiable=True``, or with
     parameters that can never be fused, is refused when the group is added. The first two
-    rows are decided by :func:`fused._try_update`, which checks the group and runs the kernel
+    rows are decided by :func:`fused.step_group`, which checks the group and runs the kernel
     in one pass (so the checks are paid once per step); this function answers for the group
     the kernel did not take: the whole group, never part of it.
     """

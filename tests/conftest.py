@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,13 +106,10 @@ def built_book_elsewhere(tmp_path_factory) -> Build:
 
 
 def c_compiler_name() -> str:
-    """The C compiler program the fused kernel would run (``$CC`` parsed as fused.py does)."""
-    from rmsprop_lib.fused import FusedUnavailableError, _compiler
-
-    try:
-        return _compiler()[0]
-    except FusedUnavailableError:
-        return ""
+    """The C compiler program that builds the fused kernel at install time (``$CC``, else
+    Python's configured compiler, as setuptools chooses it)."""
+    argv = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+    return argv[0] if argv else ""
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -1,18 +1,14 @@
 """rmsprop_lib.fused: the kernel equals the per-tensor loop; bad input is an exception, never a
-crash; the kernel cache cannot be used against its user, nor break it."""
+crash; the kernel is the one built with the package, and a stale one is refused."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,50 +16,16 @@ import pytest
 import torch
 from torch.optim.rmsprop import rmsprop as torch_rmsprop
 
-from helpers import clone_params, make_params, set_grads
-from rmsprop_lib import RMSprop, fused
+from helpers import clone_params, make_params, needs_compiler, set_grads
+from rmsprop_lib import RMSprop, _group, fused
 
 ROOT = Path(__file__).resolve().parents[1]
 TOL: dict[torch.dtype, dict[str, Any]] = {
     torch.float64: dict(rtol=1e-12, atol=1e-12),
     torch.float32: dict(rtol=1.3e-6, atol=1e-5),
 }
-
-
-def _has_compiler() -> bool:
-    try:
-        return shutil.which(fused._compiler()[0]) is not None
-    except fused.FusedUnavailableError:
-        return False
-
-
-needs_cc = pytest.mark.skipif(
-    not _has_compiler() and os.environ.get("CI") != "true",
-    reason="needs a C compiler (cc, or $CC) to build the fused kernel (under CI=true this fails instead)",
-)
-
-
-@pytest.fixture
-def fresh(monkeypatch):
-    """Forget the loaded kernel before and after the test (the next test loads it again)."""
-    fused._reset_for_tests()
-    yield monkeypatch
-    fused._reset_for_tests()
-
-
-def script(path: Path, text: str) -> Path:
-    path.write_text("#!/bin/sh\n" + text)
-    path.chmod(0o755)
-    return path
-
-
-_REAL_CC = shutil.which(fused._compiler()[0]) if _has_compiler() else None
-
-
-def real_cc() -> str:
-    """The machine's compiler, as found before any test set CC."""
-    assert _REAL_CC is not None, "no C compiler found (cc, or $CC)"
-    return _REAL_CC
+# The kernel is built when the package is installed (pip install -e . builds it in place).
+needs_cc = needs_compiler
 
 
 # --- a reference: torch's own per-tensor loop, and the same loop with ε inside the root ---
@@ -559,26 +521,31 @@ def test_what_changes_between_fused_steps_is_checked_again_and_met_as_torch_meet
 
 @needs_cc
 def test_a_fused_group_is_checked_in_full_once_then_its_gradients_each_step(monkeypatch):
-    full_checks = []
-    real = fused._fast_plan
+    checked: list[str] = []
+    real = _group._check_like
 
-    def counted(*args):
-        full_checks.append(1)
-        return real(*args)
+    def counted(tensors, key, *args):
+        checked.append(key)
+        return real(tensors, key, *args)
 
-    monkeypatch.setattr(fused, "_fast_plan", counted)
+    monkeypatch.setattr(_group, "_check_like", counted)
     params = [torch.randn(5, 3).requires_grad_() for _ in range(4)]
     opt = RMSprop(params, fused=True, momentum=0.5, centered=True)
+    states = ["square_avg", "grad_avg", "momentum_buffer"]
     for _ in range(4):
         for p in params:  # new gradient tensors at every step, as after zero_grad
             p.grad = torch.randn_like(p)
         opt.step()
-    assert len(full_checks) == 1
+    assert checked == ["grad", *states] + ["grad"] * 3
+    checked.clear()
     opt.state[params[0]]["square_avg"].add_(0)  # an in-place operation: checked in full again
     opt.step()
-    assert len(full_checks) == 2
     opt.step()
-    assert len(full_checks) == 2
+    assert checked == ["grad", *states, "grad"]
+    checked.clear()
+    params[1].data = params[1].data.clone()  # elsewhere, in the same layout: checked each step
+    opt.step()
+    assert checked == ["grad"]
 
 
 @needs_cc
@@ -692,13 +659,13 @@ class Sub(torch.Tensor):
     [
         (
             torch.zeros(2, dtype=torch.float16),
-            r"is torch\.float16; the fused kernel supports float32 and "
-            r"float64 \(complex64/complex128 as their real views\)$",
+            r"is torch\.float16; the fused kernel supports float32, float64, complex64 and "
+            r"complex128$",
         ),
         (torch.zeros(2, device="meta"), r"is on meta; the fused kernel runs on CPU only$"),
         (
             torch.zeros(2).as_subclass(Sub),
-            r"is a Sub, a tensor subclass; the fused kernel takes plain tensors "
+            r"is a Sub; the fused kernel takes plain tensors "
             r"\(torch\.Tensor, nn\.Parameter\) only$",
         ),
         (
@@ -717,147 +684,7 @@ def test_check_fusable_names_the_parameter_and_the_group(param, message):
         fused.check_fusable([*ok, param], where=" of group 3")
 
 
-# --- building: compiler, timeouts, OpenMP --------------------------------------------------
-
-
-def test_without_a_compiler_fused_true_fails_clearly_and_the_default_never_compiles(
-    fresh, tmp_path
-):
-    fresh.setenv("CC", str(tmp_path / "no-such-cc"))
-    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(
-        fused.FusedUnavailableError,
-        match=r"^fused=True needs a C compiler to build the fused RMSprop kernel, and "
-        r"'.*/no-such-cc' was not found \(install gcc or set CC\)",
-    ):
-        RMSprop([torch.zeros(3, requires_grad=True)], fused=True)
-    p = torch.ones(3, requires_grad=True)
-    p.grad = torch.ones(3)
-    RMSprop([p]).step()
-    assert fused.build_info() == {}
-    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").glob("*.so"))
-
-
-@needs_cc
-def test_a_failing_compiler_is_reported_with_its_message(fresh, tmp_path):
-    fresh.setenv(
-        "CC",
-        str(
-            script(
-                tmp_path / "badcc",
-                'if [ "$1" = --version ]; then echo bad 1.0; exit 0; fi\n'
-                "echo 'error: out of luck' >&2; exit 3\n",
-            )
-        ),
-    )
-    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    with pytest.raises(
-        fused.FusedUnavailableError,
-        match=r"compiling _fused_kernel\.c with .*badcc "
-        r"failed \(exit 3\): error: out of luck",
-    ):
-        fused.load_kernel()
-    assert list((tmp_path / "cache").glob("*.so")) == []
-
-
-@needs_cc
-def test_a_hanging_compiler_is_stopped_after_the_timeout_with_its_children(fresh, tmp_path):
-    pidfile = tmp_path / "pid"
-    fresh.setenv(
-        "CC",
-        str(
-            script(
-                tmp_path / "hangcc",
-                'if [ "$1" = --version ]; then echo hang 1.0; exit 0; fi\n'
-                f"sleep 300 &\necho $! > {pidfile}\nwait\n",
-            )
-        ),
-    )
-    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    fresh.setenv("RMSPROP_LIB_CC_TIMEOUT", "1")
-    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the compiler's timeout did not fire"))
-    signal.alarm(120)
-    try:
-        with pytest.raises(
-            fused.FusedUnavailableError,
-            match=r"^fused=True: compiling _fused_kernel\.c with .*hangcc did not finish "
-            r"within 1 s and was stopped \(set RMSPROP_LIB_CC_TIMEOUT to allow longer\)$",
-        ):
-            fused.load_kernel()
-    finally:
-        signal.alarm(0)
-    sleeper = Path(f"/proc/{pidfile.read_text().strip()}/status")
-    for _ in range(100):  # the grandchild is killed too (gone, or a zombie awaiting its reaper)
-        if not sleeper.exists() or "\nState:\tZ" in sleeper.read_text():
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the compiler's child process survived the timeout")
-
-
-def test_a_bad_timeout_setting_is_a_clear_error(fresh):
-    fresh.setenv("RMSPROP_LIB_CC_TIMEOUT", "soon")
-    with pytest.raises(
-        fused.FusedUnavailableError,
-        match=r"^fused=True: RMSPROP_LIB_CC_TIMEOUT must be a positive number of seconds, "
-        r"not 'soon'$",
-    ):
-        fused.load_kernel()
-
-
-@needs_cc
-def test_cc_is_a_program_with_arguments_like_make_reads_it(fresh, tmp_path):
-    log = tmp_path / "log"
-    wrapper = script(tmp_path / "fake ccache", f'echo "$@" >> {log}\nexec "$@"\n')
-    fresh.setenv("CC", f"'{wrapper}' {real_cc()} -DFROM_CC=1")
-    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    fused.load_kernel()
-    calls = log.read_text().splitlines()
-    assert calls[0] == f"{real_cc()} -DFROM_CC=1 --version"
-    assert any(
-        c.startswith(f"{real_cc()} -DFROM_CC=1 -O3") and c.endswith("_fused_kernel.c -lm")
-        for c in calls
-    )
-    assert fused.build_info()["cached"] is False
-
-
-@needs_cc
-def test_a_compiler_without_openmp_builds_a_serial_kernel_and_is_remembered(fresh, tmp_path):
-    log = tmp_path / "log"
-    cc = script(
-        tmp_path / "cc-without-openmp",
-        f'echo "$@" >> {log}\nfor arg in "$@"; do\n'
-        "  if [ \"$arg\" = -fopenmp ]; then echo 'unsupported: -fopenmp' >&2; exit 1; fi\n"
-        f'done\nexec {real_cc()} "$@"\n',
-    )
-    fresh.setenv("CC", str(cc))
-    fresh.setenv("RMSPROP_LIB_CACHE", str(tmp_path / "cache"))
-    fused.load_kernel()
-    assert fused.build_info()["openmp"] is False and fused.build_info()["cached"] is False
-    assert sum("-fopenmp" in line for line in log.read_text().splitlines()) == 1
-    (marker,) = (tmp_path / "cache").glob("*.failed")
-    assert "unsupported: -fopenmp" in marker.read_text()
-    params, vs, ms, bs = make_group([torch.float64] * 5)
-    ref = [clone(params), clone(vs), clone(ms), clone(bs)]
-    grads = grads_like(params, 0)
-    hyper: dict[str, Any] = dict(
-        lr=0.01,
-        alpha=0.9,
-        eps=1e-6,
-        weight_decay=0.1,
-        momentum=0.5,
-        centered=True,
-        maximize=True,
-        eps_in_sqrt=False,
-    )
-    fused.fused_update(params, grads, vs, ms, bs, **hyper)
-    reference_step(ref[0], grads, *ref[1:], **hyper)
-    for a, b in zip(params, ref[0]):
-        torch.testing.assert_close(a, b, **TOL[torch.float64])
-    fused._reset_for_tests()  # another process, as far as the cache can tell
-    fused.load_kernel()
-    assert fused.build_info()["cached"] is True and fused.build_info()["openmp"] is False
-    assert sum("-fopenmp" in line for line in log.read_text().splitlines()) == 1  # not tried again
+# --- the kernel built with the package ---------------------------------------------------
 
 
 @needs_cc
@@ -869,201 +696,70 @@ def test_the_parallel_kernel_shares_torchs_openmp_runtime():
     assert len(runtimes) == 1, runtimes  # one OpenMP runtime in the process: torch's
 
 
-# --- the cache ------------------------------------------------------------------------------
+def copy_package(tmp_path: Path, *, kernel: bool) -> Path:
+    """This checkout's package in ``tmp_path`` (with its built kernel, or without one)."""
+    ignore = ["__pycache__"] + ([] if kernel else ["_fused_kernel*.so"])
+    shutil.copytree(
+        ROOT / "rmsprop_lib", tmp_path / "rmsprop_lib", ignore=shutil.ignore_patterns(*ignore)
+    )
+    return tmp_path
 
 
-def run_python(code: str, cache: Path, **env) -> subprocess.CompletedProcess:
+def run_python(code: str, path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", code],
-        cwd=ROOT,
+        cwd=path,
         capture_output=True,
         text=True,
-        timeout=600,
-        env=dict(os.environ, RMSPROP_LIB_CACHE=str(cache), **env),
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(path), "HOME": str(path)},
     )
 
 
-LOAD_AND_STEP = (
-    "import json, torch\nfrom rmsprop_lib import fused\n"
-    "p, g, v = [torch.ones(5)], [torch.full((5,), 2.0)], [torch.zeros(5)]\n"
-    "fused.fused_update(p, g, v, [], [], lr=0.1, alpha=0.75, eps=0.0, weight_decay=0, momentum=0,"
-    " centered=False, maximize=False, eps_in_sqrt=False)\n"
-    "print(json.dumps({'cached': fused.build_info()['cached'], 'p': p[0].tolist()}))\n"
+FUSED_TRUE = (
+    "import torch\nfrom rmsprop_lib import RMSprop, fused\n"
+    "try:\n    RMSprop([torch.zeros(3, requires_grad=True)], fused=True)\n"
+    "except fused.FusedUnavailableError as error:\n    print(error)\n"
+    "p = torch.ones(3, requires_grad=True)\np.grad = torch.ones(3)\n"
+    "RMSprop([p]).step()\nprint(p.tolist(), fused.build_info())\n"
 )
-EXPECTED_P = [1 - 0.1 * 2 / 1.0] * 5  # v = 0.25 * 4 = 1: one step of 0.1 * g / sqrt(v)
 
 
-def outcome(proc: subprocess.CompletedProcess) -> dict:
+def test_without_the_built_kernel_fused_true_says_how_to_get_it(tmp_path):
+    proc = run_python(FUSED_TRUE, copy_package(tmp_path, kernel=False))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert result["p"] == pytest.approx(EXPECTED_P, rel=1e-6)
-    return result
+    message, steps = proc.stdout.strip().splitlines()
+    assert message == (
+        "fused=True needs the fused RMSprop kernel, which is compiled when rmsprop_lib is "
+        "installed, and this installation has none (it was installed without a working C "
+        "compiler). Install a C compiler (e.g. gcc) and reinstall: `pip install .`, or "
+        "`pip install -e .` in the checkout (or `python setup.py build_ext --inplace`); or "
+        "leave fused unset (or fused=False) to run the unfused update"
+    )
+    assert steps.endswith(" {}")  # the default path ran, and no kernel was loaded
 
 
 @needs_cc
-@pytest.mark.parametrize("damage", ["corrupt", "truncate"])
-def test_a_damaged_cached_kernel_is_rebuilt_not_loaded(damage, tmp_path):
-    cache = tmp_path / "cache"
-    assert outcome(run_python(LOAD_AND_STEP, cache))["cached"] is False
-    assert outcome(run_python(LOAD_AND_STEP, cache))["cached"] is True
-    (kernel,) = cache.glob("*.so")
-    good = kernel.read_bytes()
-    with open(kernel, "r+b") as handle:  # in place, as a full disk or a crash would leave it
-        if damage == "truncate":
-            handle.truncate(len(good) // 2)
-        else:
-            handle.seek(len(good) // 2)
-            handle.write(b"\xcc" * 64)
-    assert outcome(run_python(LOAD_AND_STEP, cache))["cached"] is False
-    assert (
-        hashlib.sha256(kernel.read_bytes()).hexdigest()
-        == kernel.with_name(kernel.name + ".sha256").read_text().strip()
-    )
-
-
-@needs_cc
-def test_a_kernel_planted_in_a_cache_others_can_write_is_never_loaded(fresh, tmp_path):
-    fused.load_kernel()
-    name = Path(fused.build_info()["path"]).name  # the predictable name a planter would use
-    marker = tmp_path / "planted-code-ran"
-    source = tmp_path / "planted.c"
-    source.write_text(
-        "#include <stdio.h>\n__attribute__((constructor)) static void planted(void) {\n"
-        f'  FILE *f = fopen("{marker}", "w"); if (f) fclose(f);\n}}\n'
-        "int rmsprop_group(void) { return 0; }\n"
-    )
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    subprocess.run(
-        [real_cc(), "-shared", "-fPIC", "-o", str(shared / name), str(source)], check=True
-    )
-    (shared / (name + ".sha256")).write_text(
-        hashlib.sha256((shared / name).read_bytes()).hexdigest()
-    )
-    shared.chmod(0o777)
-    fresh.setenv("RMSPROP_LIB_CACHE", str(shared))
-    fused._reset_for_tests()
-    fused.load_kernel()
-    info = fused.build_info()
-    assert not marker.exists()
-    assert info["cache"].startswith(
-        f"not used, built privately instead: {shared} is writable by group or others (mode 777)"
-    )
-    assert info["cached"] is False and not Path(info["path"]).exists()  # the private copy is gone
-    p, g, v = [torch.ones(5)], [torch.full((5,), 2.0)], [torch.zeros(5)]
-    fused.fused_update(
-        p,
-        g,
-        v,
-        [],
-        [],
-        lr=0.1,
-        alpha=0.75,
-        eps=0.0,
-        weight_decay=0,
-        momentum=0,
-        centered=False,
-        maximize=False,
-        eps_in_sqrt=False,
-    )
-    assert p[0].tolist() == pytest.approx(EXPECTED_P)
-
-
-@needs_cc
-def test_a_cache_directory_that_cannot_be_made_means_a_private_build(fresh, tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a directory")
-    fresh.setenv("RMSPROP_LIB_CACHE", str(blocker / "cache"))
-    fused.load_kernel()
-    assert fused.build_info()["cache"].startswith(
-        f"not used, built privately instead: cannot use {blocker / 'cache'}: "
-    )
-
-
-@needs_cc
-def test_a_verified_kernel_lacking_its_symbol_is_rebuilt_and_a_fresh_one_is_a_clean_error(
-    fresh, tmp_path
-):
-    fused.load_kernel()
-    name = Path(fused.build_info()["path"]).name
-    empty = tmp_path / "empty.c"
-    empty.write_text("int unrelated(void) { return 0; }\n")
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    subprocess.run([real_cc(), "-shared", "-fPIC", "-o", str(cache / name), str(empty)], check=True)
-    (cache / (name + ".sha256")).write_text(hashlib.sha256((cache / name).read_bytes()).hexdigest())
-    fresh.setenv("RMSPROP_LIB_CACHE", str(cache))
-    fused._reset_for_tests()
-    fused.load_kernel()  # the digest vouches for it, but it is no kernel: rebuilt
-    assert fused.build_info()["cached"] is False and (cache / name).stat().st_size > 0
-    fused._reset_for_tests()
-    fresh.setenv(
-        "CC",
-        str(
-            script(
-                tmp_path / "wrongcc",
-                'if [ "$1" = --version ]; then echo wrong 1.0; exit 0; fi\n'
-                'while [ $# -gt 0 ]; do if [ "$1" = -o ]; then out=$2; fi; shift; done\n'
-                f'exec {real_cc()} -shared -fPIC -o "$out" {empty}\n',
-            )
-        ),
-    )
-    with pytest.raises(
-        fused.FusedUnavailableError,
-        match=r"^fused=True: the kernel library rmsprop_fused_\w+\.so lacks the symbol "
-        r"rmsprop_group$",
-    ):
-        fused.load_kernel()
-
-
-@needs_cc
-def test_four_processes_building_at_once_publish_one_kernel(tmp_path):
-    cache = tmp_path / "cache"
-    env = dict(os.environ, RMSPROP_LIB_CACHE=str(cache))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", LOAD_AND_STEP],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(4)
-    ]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=600)
-        results.append(outcome(subprocess.CompletedProcess(proc.args, proc.returncode, out, err)))
-    assert sorted(r["cached"] for r in results) == [False, True, True, True]  # one compiled
-    assert len(list(cache.glob("*.so"))) == 1 and len(list(cache.glob("*.so.sha256"))) == 1
-    assert list(cache.glob("build-*")) == []
-
-
-@needs_cc
-def test_stale_kernels_are_pruned_when_a_new_one_is_published(fresh, tmp_path):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    current = "rmsprop_fused_" + hashlib.sha256(fused.SOURCE.read_bytes()).hexdigest()[:12] + "_"
-    old_source = [
-        cache / "rmsprop_fused_000000000000_1111111111111111.so",
-        cache / "rmsprop_fused_000000000000_1111111111111111.so.sha256",
-        cache / "rmsprop_fused_0123456789abcdef.so",
-    ]  # the naming before digests
-    unused = [cache / f"{current}2222222222222222.so", cache / f"{current}2222222222222222.failed"]
-    recent = cache / f"{current}3333333333333333.so"
-    for path in old_source + unused + [recent]:
-        path.write_bytes(b"x")
-    month_ago = time.time() - 40 * 24 * 3600
-    for path in unused:
-        os.utime(path, (month_ago, month_ago))
-    scratch = cache / "build-died"
-    scratch.mkdir()
-    os.utime(scratch, (time.time() - 7200,) * 2)
-    fresh.setenv("RMSPROP_LIB_CACHE", str(cache))
-    fused.load_kernel()
-    assert not any(path.exists() for path in old_source + unused + [scratch])
-    assert recent.exists() and Path(fused.build_info()["path"]).exists()
+def test_a_kernel_built_from_another_source_is_refused_saying_to_rebuild(tmp_path):
+    # An editable install whose _fused_kernel.c changed since `pip install -e .` built it.
+    copy = copy_package(tmp_path, kernel=True)
+    source = copy / "rmsprop_lib" / "_fused_kernel.c"
+    with open(source, "a") as handle:
+        handle.write("/* an edit */\n")
+    proc = run_python(FUSED_TRUE, copy)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    message = proc.stdout.strip().splitlines()[0]
+    assert re.fullmatch(
+        r"fused=True: the fused RMSprop kernel _fused_kernel\.\S+\.so was built from another "
+        r"version of _fused_kernel\.c than the one beside it \(built from [0-9a-f]{12}, now "
+        r"[0-9a-f]{12}\); rebuild it: `pip install -e \.` in the checkout \(or `python setup\.py "
+        r"build_ext --inplace`\)",
+        message,
+    ), message
+    source.unlink()  # an installed package (a wheel) ships no source: nothing to compare
+    proc = run_python(FUSED_TRUE, copy)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "'openmp': True" in proc.stdout.strip().splitlines()[-1]
 
 
 # --- through the optimizer --------------------------------------------------------------------

@@ -21,7 +21,6 @@ from helpers import (  # noqa: F401  (CONFIGS... are also imported from here by 
     step_side_by_side,
 )
 from rmsprop_lib import RMSprop, fused, optimizer
-from rmsprop_lib import functional as functional_module
 
 LR_SHAPES = [[], [1], [1, 1]]
 
@@ -357,20 +356,18 @@ def test_fused_refuses_a_parameter_it_cannot_take_and_adds_no_group():
 def recorded(monkeypatch):
     """Record every call of the two update functions the optimizer can choose."""
     calls = []
-    real_update, real_try = functional_module.rmsprop_update, fused._try_update
+    real_update, real_step_group = optimizer.update, fused.step_group
 
-    def update(*args, **kwargs):
-        calls.append(("foreach" if kwargs["foreach"] else "loop", len(args[0])))
-        return real_update(*args, **kwargs)
+    def update(tensors, hyper, **kwargs):
+        calls.append(("foreach" if kwargs["foreach"] else "loop", len(tensors[0])))
+        return real_update(tensors, hyper, **kwargs)
 
-    def try_update(*args, **kwargs):
-        reason = real_try(*args, **kwargs)
-        if reason is None:  # the kernel took the group
-            calls.append(("fused", len(args[0])))
-        return reason
+    def step_group(tensors, *args):
+        real_step_group(tensors, *args)  # raises when the kernel does not take the group
+        calls.append(("fused", len(tensors[0])))
 
-    monkeypatch.setattr(optimizer, "rmsprop_update", update)
-    monkeypatch.setattr(fused, "_try_update", try_update)
+    monkeypatch.setattr(optimizer, "update", update)
+    monkeypatch.setattr(fused, "step_group", step_group)
     return calls
 
 
