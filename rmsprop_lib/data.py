@@ -4,8 +4,9 @@ The file holds 1503 rows of 6 tab-separated numbers (NASA airfoil tests, Brooks,
 Marcolini 1989, NASA RP-1218; UCI Machine Learning Repository, "Airfoil Self-Noise").
 
 The loader accepts exactly that format: ASCII text, lines ending in LF or CRLF (the last line
-may lack its ending), six plain decimal numbers per line (digits, an optional leading ``-``
-and an optional fractional part, e.g. ``-0.3048``) separated by single tabs. Anything else is
+may lack its ending, and blank lines may follow it), six plain decimal numbers per line
+(digits, an optional leading ``-`` and an optional fractional part, e.g. ``-0.3048``)
+separated by single tabs. Anything else is
 a :class:`DataFormatError` whose message starts with ``path:line:`` and quotes at most a short
 excerpt of the offending text. Lines are read with a length bound, so neither a huge line nor
 an endless file such as ``/dev/zero`` is ever read whole.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from itertools import count
 from pathlib import Path
 
 import torch
@@ -73,10 +75,6 @@ def _parse_line(raw: bytes, where: str) -> list[float]:
             f"(the file must be plain ASCII text, not UTF-8, Latin-1 or UTF-16): "
             f"{_excerpt(raw)}"
         ) from None
-    if not line:
-        raise DataFormatError(
-            f"{where}: empty line; expected {AIRFOIL_COLUMNS} tab-separated numbers"
-        )
     fields = line.split("\t")
     if len(fields) != AIRFOIL_COLUMNS:
         raise DataFormatError(
@@ -100,26 +98,41 @@ def load_airfoil(path: str | os.PathLike[str] | None = None) -> torch.Tensor:
 
     Raises:
         DataFormatError: the file is not exactly 1503 lines of 6 plain decimal numbers
-            separated by tabs (see the module's description of the format). The message
+            separated by tabs (blank lines may follow them, not come between them; see
+            the module's description of the format). The message
             starts with ``path:line:``.
         OSError: the file cannot be opened (e.g. ``FileNotFoundError``).
         TypeError: ``path`` is not a string or path.
     """
     path = _check_path("load_airfoil", path)
-    rows = []
+    rows: list[list[float]] = []
+    blank = 0  # the first of the blank lines read since the last row, or 0
+    size = 0
     with open(path, "rb") as file:
-        for lineno in range(1, AIRFOIL_ROWS + 2):
+        for lineno in count(1):
             where = f"{os.fspath(path)}:{lineno}"
             raw = file.readline(MAX_LINE_BYTES + 1)
             if not raw:
                 break
-            if lineno > AIRFOIL_ROWS:
-                raise DataFormatError(f"{where}: more than {AIRFOIL_ROWS} lines: {_excerpt(raw)}")
+            size += len(raw)
             if len(raw) > MAX_LINE_BYTES:
                 raise DataFormatError(
                     f"{where}: line longer than {MAX_LINE_BYTES} bytes: {_excerpt(raw)}"
                 )
-            rows.append(_parse_line(_strip_line_ending(raw, where), where))
+            if size > MAX_FILE_BYTES:
+                raise DataFormatError(f"{where}: the file is longer than {MAX_FILE_BYTES} bytes")
+            line = _strip_line_ending(raw, where)
+            if not line:  # blank: fine at the end of the file (an editor's habit), not before a row
+                blank = blank or lineno
+                continue
+            if blank:
+                raise DataFormatError(
+                    f"{os.fspath(path)}:{blank}: empty line; expected {AIRFOIL_COLUMNS} "
+                    "tab-separated numbers"
+                )
+            if len(rows) == AIRFOIL_ROWS:
+                raise DataFormatError(f"{where}: more than {AIRFOIL_ROWS} lines: {_excerpt(raw)}")
+            rows.append(_parse_line(line, where))
     if len(rows) != AIRFOIL_ROWS:
         where = f"{os.fspath(path)}:{len(rows) + 1}"
         raise DataFormatError(

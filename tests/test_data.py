@@ -200,10 +200,21 @@ def test_load_airfoil_rejects_a_lf_cr_ending_on_the_next_line(tmp_path):
 # (id, whole file, line named, start of the message)
 BAD_FILES = [
     ("empty", b"", 1, "the file ends after 0 lines; expected 1503"),
-    ("one-newline", b"\n", 1, "empty line"),
+    ("one-newline", b"\n", 1, "the file ends after 0 lines; expected 1503"),
+    ("blank-line-first", b"\n" + LF * 1503, 1, "empty line; expected 6 tab-separated numbers"),
+    ("blank-line-inside", LF * 700 + b"\n" + LF * 803, 701, "empty line; expected 6"),
+    ("blank-lines-inside", LF * 700 + b"\n\r\n\n" + LF * 803, 701, "empty line; expected 6"),
+    ("blank-line-before-text", LF * 1503 + b"\nend", 1504, "empty line; expected 6"),
+    ("1502-lines-and-a-blank", LF * 1502 + b"\n", 1503, "the file ends after 1502 lines"),
+    # Blank lines without end: the file's bound (1503 lines of 151 bytes) stops the reading.
+    (
+        "endless-blank-lines",
+        LF * 1503 + b"\n" * 300_000,
+        1503 + (1503 * 151 - 1503 * len(LF)) + 1,
+        "the file is longer than 226953 bytes",
+    ),
     ("1502-lines", LF * 1502, 1503, "the file ends after 1502 lines; expected 1503"),
     ("1504-lines", LF * 1504, 1504, "more than 1503 lines"),
-    ("blank-line-at-end", LF * 1503 + b"\n", 1504, "more than 1503 lines"),
     ("trailing-text", LF * 1503 + b"end", 1504, "more than 1503 lines: b'end'"),
     ("old-mac-cr-endings", (GOOD + b"\r") * 1503, 1, "line longer than 151 bytes"),
     ("utf-8-bom", b"\xef\xbb\xbf" + LF * 1503, 1, "byte 0xef at column 1 is not ASCII"),
@@ -255,6 +266,8 @@ GOOD_VARIANTS = [
     ("crlf", LF.replace(b"\n", b"\r\n") * 1503),
     ("mixed-lf-and-crlf", (LF + LF.replace(b"\n", b"\r\n")) * 751 + LF),
     ("no-final-newline", LF * 1502 + GOOD),
+    ("a-blank-line-at-end", LF * 1503 + b"\n"),
+    ("blank-lines-at-end", LF * 1503 + b"\n\r\n\n"),
     ("negative-numbers", LF.replace(b"\t0\t", b"\t-0\t") * 1503),
     ("leading-zeros", LF.replace(b"800", b"0800") * 1503),
     ("longest-field", LF.replace(b"0.00266337", b"0.0026633700000000000000") * 1503),
