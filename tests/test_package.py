@@ -1,7 +1,12 @@
+import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import rmsprop_lib
+from helpers import needs_compiler
 
 
 def _run(code: str) -> str:
@@ -55,3 +60,138 @@ def test_each_module_has_one_job():
     assert not {"format_trace", "format_result"} & (set(trace2d.__all__) | set(training.__all__))
     assert "rmsprop" not in training.__all__
     assert rmsprop_lib.rmsprop is scratch.rmsprop
+
+
+# --- installing: the fused kernel is built with the package, and only then ---------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+# What pip needs to build the package (a copy: building in place writes build/ and egg-info).
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "rmsprop_lib")
+# A fused step against torch's, then what was installed: run with no compiler on PATH.
+FUSED_STEP = """
+import json, torch, rmsprop_lib
+from rmsprop_lib import RMSprop, fused
+g = torch.Generator().manual_seed(0)
+start = [torch.randn(300, 200, generator=g), torch.randn(17, generator=g)]
+ours = [p.clone().requires_grad_() for p in start]
+theirs = [p.clone().requires_grad_() for p in start]
+options = dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)
+a, b = RMSprop(ours, fused=True, **options), torch.optim.RMSprop(theirs, **options)
+for step in range(3):
+    for p, q in zip(ours, theirs):
+        p.grad = torch.randn(p.shape, generator=g)
+        q.grad = p.grad.clone()
+    a.step()
+    b.step()
+for p, q in zip(ours, theirs):
+    torch.testing.assert_close(p, q, rtol=1.3e-6, atol=1e-5)
+print(json.dumps({"package": rmsprop_lib.__file__, "openmp": fused.build_info()["openmp"]}))
+"""
+
+
+def _copy_sources(tmp_path: Path) -> Path:
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(
+                ROOT / name,
+                source / name,
+                ignore=shutil.ignore_patterns("__pycache__", "*.so"),
+            )
+        else:
+            shutil.copy(ROOT / name, source / name)
+    return source
+
+
+def _pip(python: Path | str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """pip, offline: the build uses this environment's setuptools (no build isolation)."""
+    return subprocess.run(
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--no-build-isolation",
+            "--no-deps",
+            "--no-index",
+            "--disable-pip-version-check",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**_clean_env(), **env},
+    )
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CC", "CFLAGS")}
+
+
+@needs_compiler
+def test_an_installed_package_runs_fused_without_a_compiler_and_writes_nothing(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+    )
+    python = venv / "bin" / "python"
+    proc = _pip(python, str(_copy_sources(tmp_path)))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (package,) = (venv / "lib").glob("python3*/site-packages/rmsprop_lib")
+    assert list(package.glob("_fused_kernel*.so")), sorted(p.name for p in package.iterdir())
+    assert not (package / "_fused_kernel.c").exists()
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    run = subprocess.run(
+        [str(python), "-c", FUSED_STEP],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        # PATH holds no compiler (nor anything else); HOME is empty.
+        env={**_clean_env(), "PATH": str(venv / "bin"), "HOME": str(home)},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert Path(result["package"]).parent == package
+    assert result["openmp"] is True
+    assert list(home.iterdir()) == [] and list(work.iterdir()) == []
+
+
+def test_an_install_without_a_compiler_succeeds_and_fused_true_says_how_to_get_the_kernel(
+    tmp_path,
+):
+    target = tmp_path / "installed"
+    proc = _pip(
+        sys.executable,
+        "--target",
+        str(target),
+        str(_copy_sources(tmp_path)),
+        CC=str(tmp_path / "no-such-cc"),
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert not list((target / "rmsprop_lib").glob("_fused_kernel*"))
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import torch\nfrom rmsprop_lib import RMSprop\n"
+            "RMSprop([torch.zeros(2, requires_grad=True)], fused=True)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**_clean_env(), "PYTHONPATH": str(target)},
+    )
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        "rmsprop_lib._kernel.FusedUnavailableError: fused=True needs the fused RMSprop kernel, "
+        "which is compiled when rmsprop_lib is installed, and this installation has none (it "
+        "was installed without a working C compiler). Install a C compiler (e.g. gcc) and "
+        "reinstall: `pip install .`, or `pip install -e .` in the checkout (or `python setup.py "
+        "build_ext --inplace`); or leave fused unset (or fused=False) to run the unfused update"
+    )
