@@ -13,17 +13,28 @@ bandwidth (20 bytes per element for the plain update: read θ, g, v and write θ
 centered and momentum). Also the extra memory a step allocates, sampled from the process's
 resident set.
 
+Beside them, the peer a PyTorch user would reach for: ``torch.compile`` around
+``torch.optim.RMSprop(foreach=True).step()`` ("torch compile"), its steady-state step and its
+first call, which compiles (with a fresh, empty inductor cache, so that the compile time is
+what a first run pays). Compiling takes minutes on a small machine, so it runs only for the
+cases of ``--compiled`` (default: the two models) in the configurations of
+``--compiled-configs`` (default: plain); ``--compiled`` with no case skips it.
+
     python benchmarks/optimizer_step.py [--sizes 1e6 1e7 2.5e7] [--models 1000x16 resnet50]
+                                        [--compiled 1000x16 resnet50] [--compiled-configs plain]
                                         [--reps 15] [--out FILE]
 
-:func:`optimizer_step_table` turns the results file into the table of the performance page.
+:func:`optimizer_step_table` and :func:`compiled_peer_table` turn the results file into the
+tables of the performance page.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -43,9 +54,22 @@ IMPLEMENTATIONS: dict[str, Callable] = {
     "ours foreach": lambda p, c: RMSprop(p, foreach=True, **c),
     "ours fused": lambda p, c: RMSprop(p, fused=True, **c),
 }
+COMPILED = "torch compile"
 PAGE = 4096
 # What build_info() may publish: not the kernel's path, which names a directory of this machine.
-PUBLISHED_BUILD_INFO = ("cached", "openmp", "seconds")
+PUBLISHED_BUILD_INFO = ("openmp", "source_sha256")
+
+
+class CompiledStep:
+    """``torch.optim.RMSprop(foreach=True)`` whose ``step`` runs through ``torch.compile``
+    (as PyTorch's tutorial on compiling the optimizer does); the first call compiles."""
+
+    def __init__(self, params: list[torch.Tensor], config: dict) -> None:
+        self.optimizer = torch.optim.RMSprop(params, foreach=True, **config)
+        self._step = torch.compile(self.optimizer.step)
+
+    def step(self) -> None:
+        self._step()
 
 
 def resnet50_shapes() -> list[tuple[int, ...]]:
@@ -113,22 +137,36 @@ class RssPeak:
 
 
 def bench_case(
-    case: str, shapes: Sequence[tuple[int, ...]], config_name: str, reps: int
+    case: str,
+    shapes: Sequence[tuple[int, ...]],
+    config_name: str,
+    reps: int,
+    compiled: bool = False,
 ) -> list[dict]:
-    """One row per implementation for ``shapes`` under ``config_name``."""
+    """One row per implementation for ``shapes`` under ``config_name`` (and one for the
+    compiled peer when ``compiled``)."""
     config = CONFIGS[config_name]
     g = torch.Generator().manual_seed(0)
     start = [torch.randn(shape, generator=g) for shape in shapes]
     grads = [torch.randn(shape, generator=g) for shape in shapes]
     n = sum(p.numel() for p in start)
     runs = {}
-    for name, make in IMPLEMENTATIONS.items():
+    implementations: dict[str, Callable] = dict(IMPLEMENTATIONS)
+    if compiled:
+        implementations[COMPILED] = CompiledStep
+    for name, make in implementations.items():
         params = [p.clone().requires_grad_() for p in start]
         for p, grad in zip(params, grads):
             p.grad = grad.clone()
         optimizer = make(params, config)
         first = time.perf_counter()
-        optimizer.step()  # creates the state
+        optimizer.step()  # creates the state (and compiles, for the compiled peer)
+        if name == COMPILED:
+            print(
+                f"  {case} {config_name}: the first compiled call took "
+                f"{time.perf_counter() - first:.0f} s",
+                flush=True,
+            )
         runs[name] = {
             "opt": optimizer,
             "times": [],
@@ -189,6 +227,15 @@ def case_label(row: dict) -> str:
 
 
 TABLE_COLUMNS = ["torch default", "torch foreach", "ours loop", "ours foreach", "ours fused"]
+COMPILED_HEADER = [
+    "用例",
+    "配置",
+    "torch.compile 每步 ms",
+    "首次调用（含编译）s",
+    "本库 fused 每步 ms",
+    "fused÷torch.compile",
+    "torch.compile÷下限",
+]
 TABLE_HEADER = [
     "用例",
     "张量数",
@@ -236,6 +283,33 @@ def optimizer_step_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def compiled_peer_table(results: dict) -> str:
+    """The compiled peer's rows as a Markdown table: its step and first call beside ours.
+
+    Raises:
+        ValueError: when the results file has no compiled rows (run without ``--compiled``).
+    """
+    by_case: dict[tuple, dict[str, dict]] = {}
+    for row in results["rows"]:
+        by_case.setdefault((row["case"], row["config"]), {})[row["implementation"]] = row
+    lines = [
+        "| " + " | ".join(COMPILED_HEADER) + " |",
+        "| --- | --- |" + " ---: |" * (len(COMPILED_HEADER) - 2),
+    ]
+    for (_, config), by in by_case.items():
+        if COMPILED not in by:
+            continue
+        peer, ours = by[COMPILED], by["ours fused"]
+        lines.append(
+            f"| {case_label(peer)} | {config} | {peer['ms_per_step']:.2f} "
+            f"| {peer['first_step_ms'] / 1e3:.0f} | {ours['ms_per_step']:.2f} "
+            f"| {ours['ms_per_step'] / peer['ms_per_step']:.2f}× | {peer['ratio_to_floor']:.2f}× |"
+        )
+    if len(lines) == 2:
+        raise ValueError("results file: no torch.compile rows (the benchmark ran without them)")
+    return "\n".join(lines)
+
+
 def machine_line(results: dict) -> str:
     """One line saying where and when the results were measured."""
     m = results["machine"]
@@ -254,6 +328,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7, 2.5e7])
     parser.add_argument("--models", nargs="*", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument(
+        "--compiled",
+        nargs="*",
+        choices=list(MODELS),
+        default=list(MODELS),
+        help="cases (models) that also time torch.compile'd torch.optim.RMSprop; none: skip it",
+    )
+    parser.add_argument(
+        "--compiled-configs",
+        nargs="*",
+        choices=list(CONFIGS),
+        default=["plain"],
+        help="configurations in which the compiled peer runs",
+    )
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).with_name("results") / "optimizer_step.json"
@@ -261,6 +349,9 @@ def main() -> None:
     args = parser.parse_args()
 
     fused.load_kernel()
+    # A fresh inductor cache: the first compiled call pays what a first run pays.
+    inductor_cache = tempfile.TemporaryDirectory(prefix="inductor-")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = inductor_cache.name
     cases = [(f"{int(s)}", [(int(s),)]) for s in args.sizes] + [
         (name, MODELS[name]()) for name in args.models
     ]
@@ -271,7 +362,8 @@ def main() -> None:
     )
     for case, shapes in cases:
         for config_name in CONFIGS:
-            for row in bench_case(case, shapes, config_name, args.reps):
+            compiled = case in args.compiled and config_name in args.compiled_configs
+            for row in bench_case(case, shapes, config_name, args.reps, compiled):
                 rows.append(row)
                 print(
                     f"{case_label(row):>9} {config_name:<18} {row['implementation']:<14} "
@@ -282,10 +374,8 @@ def main() -> None:
                     f"{row['extra_memory_mb']:6.0f}"
                 )
     info = fused.build_info()
-    print(
-        f"fused kernel: {'reused from the cache' if info['cached'] else 'built'} "
-        f"in {info['seconds']:.2f} s"
-    )
+    print(f"fused kernel: built with the package, OpenMP {'on' if info['openmp'] else 'off'}")
+    inductor_cache.cleanup()
     result = {
         "machine": machine(),
         "reps": args.reps,

@@ -20,7 +20,8 @@ from torch import Tensor
 __all__: list[str] = []  # private: used by the chapter's modules only
 
 
-def describe(value: Any) -> str:
+def typed_repr(value: Any) -> str:
+    """How a refused value is shown in a message: its type and a short repr (``float nan``)."""
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
@@ -34,7 +35,7 @@ def check_int(
     if type(value) is int and value >= minimum and (maximum is None or value <= maximum):
         return  # the fast path
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{where}: {name} must be an integer, got {describe(value)}")
+        raise TypeError(f"{where}: {name} must be an integer, got {typed_repr(value)}")
     number = int(value)  # exact for any Integral (numpy's too), and comparable both ways
     if maximum is not None:
         if not minimum <= number <= maximum:
@@ -62,7 +63,7 @@ def check_real(
         if above and below and value - value == 0:  # inf - inf and nan - nan are nan
             return
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{where}: {name} must be a real number, got {describe(value)}")
+        raise TypeError(f"{where}: {name} must be a real number, got {typed_repr(value)}")
     try:
         finite = math.isfinite(value)
     except OverflowError:  # an int too large for a float is still finite
@@ -88,12 +89,12 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
 
 def check_callable(where: str, name: str, value: Any) -> None:
     if not callable(value):
-        raise TypeError(f"{where}: {name} must be callable, got {describe(value)}")
+        raise TypeError(f"{where}: {name} must be callable, got {typed_repr(value)}")
 
 
 def check_mapping(where: str, name: str, value: Any) -> None:
     if not isinstance(value, Mapping):
-        raise TypeError(f"{where}: {name} must be a dict, got {describe(value)}")
+        raise TypeError(f"{where}: {name} must be a dict, got {typed_repr(value)}")
 
 
 def check_tensor(
@@ -101,7 +102,7 @@ def check_tensor(
 ) -> None:
     """``value`` is a tensor (of a floating dtype, with ``ndim`` dimensions if given)."""
     if not isinstance(value, Tensor):
-        raise TypeError(f"{where}: {name} must be a torch.Tensor, got {describe(value)}")
+        raise TypeError(f"{where}: {name} must be a torch.Tensor, got {typed_repr(value)}")
     if floating and not value.is_floating_point():
         raise TypeError(f"{where}: {name} must have a floating-point dtype, got {value.dtype}")
     if ndim is not None and value.ndim != ndim:
@@ -113,7 +114,7 @@ def check_tensor(
 def check_point(where: str, name: str, value: Any) -> None:
     """``value`` is a pair of finite real numbers."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise TypeError(f"{where}: {name} must be a pair (x1, x2), got {describe(value)}")
+        raise TypeError(f"{where}: {name} must be a pair (x1, x2), got {typed_repr(value)}")
     for i, coord in enumerate(value):
         check_real(where, f"{name}[{i}]", coord)
 
@@ -150,7 +151,7 @@ def check_params_and_states(where: str, params: Any, states: Any) -> list[Tensor
     dtype; each parameter has a gradient of its shape. Returns the gradients."""
     for name, value in (("params", params), ("states", states)):
         if not isinstance(value, (list, tuple)):
-            raise TypeError(f"{where}: {name} must be a list of tensors, got {describe(value)}")
+            raise TypeError(f"{where}: {name} must be a list of tensors, got {typed_repr(value)}")
     if len(params) != len(states):
         raise ValueError(
             f"{where}: need one state per parameter, got {len(params)} params and "
@@ -160,7 +161,7 @@ def check_params_and_states(where: str, params: Any, states: Any) -> list[Tensor
     for i, (p, s) in enumerate(zip(params, states)):
         if not isinstance(p, Tensor) or not isinstance(s, Tensor):
             bad, name = (p, "params") if not isinstance(p, Tensor) else (s, "states")
-            raise TypeError(f"{where}: {name}[{i}] must be a torch.Tensor, got {describe(bad)}")
+            raise TypeError(f"{where}: {name}[{i}] must be a torch.Tensor, got {typed_repr(bad)}")
         if s.shape != p.shape or s.dtype != p.dtype:
             raise ValueError(
                 f"{where}: states[{i}] must match params[{i}] ({p.dtype}, shape "

@@ -168,9 +168,18 @@ def check_kinds(params: Sequence[Tensor], where: str = "") -> list[torch.dtype]:
     return dtypes
 
 
-def _check_params(params: Sequence[Tensor]) -> _Layout:
-    """Check the parameters themselves; their layout, which the rest must match."""
-    dtypes = check_kinds(params)
+def _check_params(params: Sequence[Tensor], known: bool) -> _Layout:
+    """Check the parameters themselves; their layout, which the rest must match.
+
+    ``known``: they are the very objects of the last check, whose class and layout (strided
+    or sparse) no assignment to ``.data`` can change; their dtype, device, shape, strides,
+    memory and views can change, and are checked again."""
+    if known:
+        dtypes = list(map(_dtype, params))
+        if not (set(dtypes) <= _REAL.keys() and all(map(_is_cpu, params))):
+            check_kinds(params)  # raises, naming the parameter
+    else:
+        dtypes = check_kinds(params)
     complex = not set(dtypes) <= _REAL_ONLY
     if (complex and any(map(Tensor.is_conj, params))) or any(map(Tensor.is_neg, params)):
         raise _first(params, lambda p, _: not (p.is_conj() or p.is_neg()), _lazy("param"))
@@ -281,6 +290,7 @@ class GroupRecord:
         "_columns",
         "_launch",
         "_layout",
+        "_params",
         "_states",
         "_storages",
         "_versions",
@@ -292,6 +302,14 @@ class GroupRecord:
         # The step counters the kernel counted last: the tensors, their storages (held),
         # and their addresses and width (see fused._step_counters).
         self.counters: tuple[list[Tensor], list[Any], tuple[array[int], int]] | None = None
+
+    def _has(self, params: Sequence[Tensor]) -> bool:
+        """Whether these are the very parameter objects of the last full check."""
+        return (
+            self._launch is not None
+            and len(params) == len(self._params)
+            and all(map(is_, params, self._params))
+        )
 
     def _holds(
         self, lists: list[Sequence[Tensor]], slots: tuple[str, ...], layout: _Layout
@@ -311,6 +329,7 @@ class GroupRecord:
 
     def _keep(self, lists: list[Sequence[Tensor]], layout: _Layout, launch: Launch) -> None:
         self._launch, self._layout = None, layout
+        self._params = list(lists[0])
         self._states = [list(tensors) for tensors in lists[2:]]
         self._storages = [t.untyped_storage() for tensors in lists[2:] for t in tensors]
         self._columns = [array("Q", map(Tensor.data_ptr, tensors)) for tensors in lists]
@@ -340,7 +359,7 @@ def check_group(
     for key, tensors in zip(slots[1:], lists[1:]):
         if len(tensors) != count:
             raise Unfusable(f"{len(tensors)} {key} tensors for {count} parameters")
-    layout = _check_params(params)
+    layout = _check_params(params, record is not None and record._has(params))
     known = record is not None and record._holds(lists, slots, layout)
     for k in (1,) if known else range(1, len(lists)):
         _check_like(lists[k], slots[k], params, layout)

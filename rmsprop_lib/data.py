@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from ._checks import describe
+from ._checks import typed_repr
 
 __all__ = ["AIRFOIL_PATH", "DataFormatError", "get_data_ch7", "load_airfoil"]
 
@@ -178,7 +178,7 @@ def _check_path(where: str, path: object) -> str | os.PathLike[str]:
     if path is None:
         return AIRFOIL_PATH
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{where}: path must be a str or os.PathLike, got {describe(path)}")
+        raise TypeError(f"{where}: path must be a str or os.PathLike, got {typed_repr(path)}")
     return path
 
 

@@ -41,7 +41,7 @@ def _axes(
 
         if not isinstance(ax, Axes):
             raise TypeError(
-                f"{where}: ax must be a matplotlib Axes or None, got {_checks.describe(ax)}"
+                f"{where}: ax must be a matplotlib Axes or None, got {_checks.typed_repr(ax)}"
             )
         return ax.figure, ax
     import matplotlib.pyplot as plt
@@ -178,7 +178,7 @@ def _check_numbers(
     """A non-empty sequence of finite real numbers in ``[low, high]``."""
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(
-            f"{where}: {name} must be a sequence of numbers, got {_checks.describe(values)}"
+            f"{where}: {name} must be a sequence of numbers, got {_checks.typed_repr(values)}"
         )
     if not values:
         raise ValueError(f"{where}: {name} must not be empty")
@@ -192,7 +192,7 @@ def _check_show_trace_2d(f: Any, trace: Any, xlim: Any, ylim: Any, step: Any) ->
     where = "show_trace_2d"
     _checks.check_callable(where, "f", f)
     if not isinstance(trace, Trace2D):
-        raise TypeError(f"{where}: trace must be a Trace2D, got {_checks.describe(trace)}")
+        raise TypeError(f"{where}: trace must be a Trace2D, got {_checks.typed_repr(trace)}")
     if not trace.points:
         raise ValueError(f"{where}: trace has no points")
     _checks.check_real(where, "step", step, low=0.0, low_open=True)
@@ -209,7 +209,7 @@ def _check_show_trace_2d(f: Any, trace: Any, xlim: Any, ylim: Any, step: Any) ->
 
 def _check_result(where: str, result: Any) -> None:
     if not isinstance(result, TrainResult):
-        raise TypeError(f"{where}: result must be a TrainResult, got {_checks.describe(result)}")
+        raise TypeError(f"{where}: result must be a TrainResult, got {_checks.typed_repr(result)}")
     if not result.losses or len(result.losses) != len(result.epochs):
         raise ValueError(
             f"{where}: result must have as many losses as epochs (at least one), "
@@ -221,7 +221,7 @@ def _check_series(series: Any) -> None:
     where = "plot_effective_lr"
     if not isinstance(series, Mapping):
         raise TypeError(
-            f"{where}: series must be a dict of label -> values, got {_checks.describe(series)}"
+            f"{where}: series must be a dict of label -> values, got {_checks.typed_repr(series)}"
         )
     if not series:
         raise ValueError(f"{where}: series must not be empty")
@@ -248,7 +248,7 @@ def _check_grid(lrs: Any, gammas: Any, losses: Any) -> None:
             if isinstance(value, bool) or not isinstance(value, Real):
                 raise TypeError(
                     f"{where}: losses[{i}][{j}] must be a real number, got "
-                    f"{_checks.describe(value)}"
+                    f"{_checks.typed_repr(value)}"
                 )
             if value <= 0:
                 raise ValueError(

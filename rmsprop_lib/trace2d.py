@@ -162,7 +162,9 @@ def _check_step(
     _checks.check_callable(where, "grad", grad)
     for name, value in (("x1", x1), ("x2", x2), ("s1", s1), ("s2", s2)):
         if isinstance(value, bool) or not isinstance(value, Real):
-            raise TypeError(f"{where}: {name} must be a real number, got {_checks.describe(value)}")
+            raise TypeError(
+                f"{where}: {name} must be a real number, got {_checks.typed_repr(value)}"
+            )
     for name, value in (("s1", s1), ("s2", s2)):
         if value < 0:
             raise ValueError(
@@ -178,6 +180,6 @@ def _check_train_2d(trainer: Any, steps: Any, start: Any) -> None:
 
 def _check_effective_lr(trace: Any, eta: Any, eps: Any) -> None:
     if not isinstance(trace, Trace2D):
-        raise TypeError(f"effective_lr: trace must be a Trace2D, got {_checks.describe(trace)}")
+        raise TypeError(f"effective_lr: trace must be a Trace2D, got {_checks.typed_repr(trace)}")
     _checks.check_real("effective_lr", "eta", eta, low=0.0)
     _checks.check_real("effective_lr", "eps", eps, low=0.0, low_open=True)
