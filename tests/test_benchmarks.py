@@ -30,6 +30,7 @@ def test_optimizer_step_benchmark_writes_every_row(tmp_path):
         "2e5",
         "--models",
         "1000x16",
+        "--compiled",  # none: the compiled peer takes minutes to compile
         "--reps",
         "2",
         "--out",
@@ -37,7 +38,7 @@ def test_optimizer_step_benchmark_writes_every_row(tmp_path):
     )
     results = json.loads(out.read_text())
     assert {"cpu", "cores", "torch", "date"} <= results["machine"].keys()
-    assert set(results["kernel_build"]) == {"cached", "openmp", "seconds"}  # no path of the machine
+    assert set(results["kernel_build"]) == {"openmp", "source_sha256"}  # no path of the machine
     names = {"torch default", "torch foreach", "ours loop", "ours foreach", "ours fused"}
     for case, tensors, size in (("200000", 1, 200_000), ("1000x16", 1000, 16_000)):
         for config in ("plain", "centered+momentum"):
@@ -117,6 +118,26 @@ def test_optimizer_step_table_renders_one_row_per_case_and_configuration():
     ]
 
 
+def test_compiled_peer_table_shows_its_step_and_first_call_beside_ours():
+    names = ["torch default", "torch foreach", "ours loop", "ours foreach", "ours fused"]
+    rows = [
+        _row("1000x16", 1000, 16000, "plain", name, ms)
+        for name, ms in zip(names, [9, 8, 7, 6, 2.5])
+    ]
+    rows.append(_row("1000x16", 1000, 16000, "plain", "torch compile", 3.2, floor=240.0))
+    rows[-1]["first_step_ms"] = 398_400.0
+    rows += [_row("resnet50", 161, 25_557_032, "centered+momentum", name, 30.0) for name in names]
+    table = optimizer_step.compiled_peer_table({"rows": rows})
+    assert table.splitlines() == [
+        "| 用例 | 配置 | torch.compile 每步 ms | 首次调用（含编译）s | 本库 fused 每步 ms "
+        "| fused÷torch.compile | torch.compile÷下限 |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| 1000×16 | plain | 3.20 | 398 | 2.50 | 0.78× | 240.00× |",
+    ]
+    with pytest.raises(ValueError, match=r"^results file: no torch\.compile rows"):
+        optimizer_step.compiled_peer_table({"rows": rows[:5]})
+
+
 def test_machine_line_says_where_and_when():
     results = {
         "reps": 15,
@@ -154,6 +175,10 @@ def test_committed_results_cover_the_cases_the_issue_asks_for_and_name_no_path()
         "resnet50",
     }
     assert {r["size"] for r in results["rows"] if r["case"] == "resnet50"} == {25_557_032}
-    assert set(results["kernel_build"]) <= {"cached", "openmp", "seconds"}
+    assert set(results["kernel_build"]) <= {"openmp", "source_sha256"}
+    compiled = {
+        (r["case"], r["config"]) for r in results["rows"] if r["implementation"] == "torch compile"
+    }
+    assert compiled == {("1000x16", "plain"), ("resnet50", "plain")}
     for fragment in ("/root", "/home", "/tmp", ".cache", ".venv", "site-packages", "/usr"):
         assert fragment not in text, fragment

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
 import rmsprop_lib
 from helpers import needs_compiler
 
@@ -195,3 +198,38 @@ def test_an_install_without_a_compiler_succeeds_and_fused_true_says_how_to_get_t
         "reinstall: `pip install .`, or `pip install -e .` in the checkout (or `python setup.py "
         "build_ext --inplace`); or leave fused unset (or fused=False) to run the unfused update"
     )
+
+
+# --- the library's insides -------------------------------------------------------------------
+
+
+def test_no_module_of_the_library_exceeds_500_lines():
+    lengths = {
+        path.name: len(path.read_text(encoding="utf-8").splitlines())
+        for path in (ROOT / "rmsprop_lib").glob("*.py")
+    }
+    assert {name: n for name, n in lengths.items() if n > 500} == {}
+
+
+def test_the_hyperparameters_are_one_record_and_the_public_functions_take_exactly_them():
+    import dataclasses
+    import inspect
+
+    from rmsprop_lib import RMSprop, fused, rmsprop_update
+    from rmsprop_lib.functional import Hyperparams
+
+    fields = [field.name for field in dataclasses.fields(Hyperparams)]
+    with_tensors = ["params", "grads", "square_avgs", "grad_avgs", "momentum_buffers"]
+    assert list(inspect.signature(rmsprop_update).parameters) == [
+        *with_tensors,
+        *fields,
+        "foreach",
+        "differentiable",
+    ]
+    assert list(inspect.signature(fused.fused_update).parameters) == [*with_tensors, *fields]
+    options = inspect.signature(RMSprop).parameters
+    assert set(fields) <= set(options)  # torch's keywords plus eps_in_sqrt
+    hyper = Hyperparams.of_group(RMSprop([torch.zeros(1, requires_grad=True)]).param_groups[0])
+    assert hyper == Hyperparams(lr=1e-2, alpha=0.99, eps=1e-8)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        hyper.lr = 0.1  # type: ignore[misc]
