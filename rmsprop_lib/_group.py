@@ -11,7 +11,8 @@ list searched for the first tensor that fails it, to name it.
 **What a step may skip.** A :class:`GroupRecord` keeps what :func:`check_group` found for a
 group. A step's gradients are new tensors more often than not (``zero_grad`` sets them to
 None) and the parameters are within easy reach of ``p.data = ...``: both are checked at every
-step. The state tensors are the same objects step after step: while each is still the very
+step (of parameters that are the very objects last checked, all but their class and layout,
+which no assignment to ``.data`` can change). The state tensors are the same objects step after step: while each is still the very
 object recorded, at the recorded address, with the version counter the kernel's own update
 left, and the parameters still have the recorded dtypes, shapes and layouts, what was checked
 of them still holds, and the step skips them. The record holds their storages, so the memory
