@@ -178,15 +178,6 @@ def _judge(launch: Launch, names: list[str]) -> tuple[dict[str, Outcome], list[s
     return outcomes, []
 
 
-@pytest.fixture(scope="module")
-def kernel_cache(tmp_path_factory):
-    """A private kernel cache for the module: a fused step here never writes to ~/.cache."""
-    path = tmp_path_factory.mktemp("kernel-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RMSPROP_LIB_CACHE", str(path))  # the references computed here use it too
-        yield path
-
-
 def _scenarios_of(item: pytest.Function) -> set[str]:
     """The worker scenarios whose results a collected test of this module reads."""
     params = item.callspec.params if hasattr(item, "callspec") else {}
@@ -200,7 +191,7 @@ def _scenarios_of(item: pytest.Function) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def runs(request, tmp_path_factory, kernel_cache) -> dict[str, Outcome]:
+def runs(request, tmp_path_factory) -> dict[str, Outcome]:
     """The scenarios that the selected tests need, run by two processes in one launch
     (and a fresh launch for those after one that failed)."""
     needed = set().union(
@@ -211,7 +202,6 @@ def runs(request, tmp_path_factory, kernel_cache) -> dict[str, Outcome]:
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         GLOO_SOCKET_IFNAME="lo",  # gloo's own connections stay on the loopback too
-        RMSPROP_LIB_CACHE=str(kernel_cache),
         OMP_NUM_THREADS="1",
         PYTHONDONTWRITEBYTECODE="1",
     )
