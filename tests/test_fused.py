@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -694,6 +695,44 @@ def test_the_parallel_kernel_shares_torchs_openmp_runtime():
     with open("/proc/self/maps") as maps:
         runtimes = {line.split()[-1] for line in maps if "libgomp" in line}
     assert len(runtimes) == 1, runtimes  # one OpenMP runtime in the process: torch's
+
+
+@needs_cc
+def test_a_compiler_without_openmp_builds_a_serial_kernel_that_says_so(tmp_path):
+    # setup.py tries -fopenmp first and builds without it when the compiler refuses it.
+    copy = copy_package(tmp_path, kernel=False)
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, copy / name)
+    cc = tmp_path / "cc-without-openmp"
+    cc.write_text(
+        '#!/bin/sh\nfor arg in "$@"; do\n'
+        '  if [ "$arg" = -fopenmp ]; then echo "unsupported: -fopenmp" >&2; exit 1; fi\n'
+        f'done\nexec {shutil.which("gcc") or "cc"} "$@"\n'
+    )
+    cc.chmod(0o755)
+    build = subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--inplace"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "CC": str(cc)},
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    assert "unsupported: -fopenmp" in build.stdout + build.stderr
+    step = (
+        "import torch\nfrom rmsprop_lib import fused\n"
+        "p, g, v = [torch.ones(5)], [torch.full((5,), 2.0)], [torch.zeros(5)]\n"
+        "fused.fused_update(p, g, v, [], [], lr=0.1, alpha=0.75, eps=0.0, weight_decay=0,"
+        " momentum=0, centered=False, maximize=False, eps_in_sqrt=False)\n"
+        "print(fused.build_info()['openmp'], p[0].tolist())\n"
+    )
+    proc = run_python(step, copy)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # v = 0.25 * 4 = 1: one step of 0.1 * g / sqrt(v) from 1
+    openmp, values = proc.stdout.strip().split(" ", 1)
+    assert openmp == "False"
+    assert json.loads(values) == pytest.approx([0.8] * 5, rel=1e-6)
 
 
 def copy_package(tmp_path: Path, *, kernel: bool) -> Path:
