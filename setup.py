@@ -55,8 +55,6 @@ class BuildKernel(build_ext):
 
 
 setup(
-    ext_modules=[
-        Extension("rmsprop_lib._fused_kernel", [SOURCE], libraries=["m"], optional=True)
-    ],
+    ext_modules=[Extension("rmsprop_lib._fused_kernel", [SOURCE], libraries=["m"], optional=True)],
     cmdclass={"build_ext": BuildKernel},
 )
