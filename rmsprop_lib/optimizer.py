@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import Any, Literal, TypeVar
 
 import torch
@@ -32,7 +33,7 @@ __all__ = ["RMSprop"]
 
 Implementation = Literal["foreach", "loop"]
 _Loss = TypeVar("_Loss")
-_is_sparse = attrgetter("is_sparse")
+_is_sparse, _grad = attrgetter("is_sparse"), attrgetter("grad")
 # The state keys a parameter needs, by (momentum > 0, centered).
 _NEEDED = {
     (momentum, centered): frozenset(
@@ -270,12 +271,16 @@ class RMSprop(Optimizer):
         Built a list at a time: with thousands of small parameters, this is a good part of
         what a fused step costs in Python.
         """
-        with_grads = [(p, grad) for p in group["params"] if (grad := p.grad) is not None]
-        params = [p for p, _ in with_grads]
-        grads = [grad for _, grad in with_grads]
+        params = group["params"]
+        grads = list(map(_grad, params))
+        if any(map(is_, grads, repeat(None))):  # only the parameters that have a gradient
+            params = [p for p, grad in zip(params, grads) if grad is not None]
+            grads = [grad for grad in grads if grad is not None]
+        else:
+            params = list(params)
         if any(map(_is_sparse, grads)):  # before any state is created
             raise RuntimeError("RMSprop does not support sparse gradients")
-        states = [self.state[p] for p in params]
+        states = list(map(self.state.__getitem__, params))  # created empty on first use
         momentum, centered = group["momentum"] > 0, group["centered"]
         needed = _NEEDED[momentum, centered]
         if not all(map(needed.issubset, states)):
