@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -134,12 +135,14 @@ def _clean_env() -> dict[str, str]:
 
 @needs_compiler
 def test_an_installed_package_runs_fused_without_a_compiler_and_writes_nothing(tmp_path):
+    # A new environment that sees this one's packages (torch, pip, setuptools) behind its own:
+    # through a .pth file, since --system-site-packages would reach the base interpreter's
+    # packages, not those of the virtual environment the tests may run in.
     venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-        check=True,
-    )
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
+    (own,) = (venv / "lib").glob("python3*/site-packages")
+    (own / "outer.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     proc = _pip(python, str(_copy_sources(tmp_path)))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (package,) = (venv / "lib").glob("python3*/site-packages/rmsprop_lib")
