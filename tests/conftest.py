@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+# Extensions are tested on tiny projects built in this process (``make_app``).
+pytest_plugins = ["sphinx.testing.fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 COPY_IGNORE = shutil.ignore_patterns(
     "_build",
