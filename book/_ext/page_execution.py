@@ -31,6 +31,9 @@ still good, through public APIs only (Sphinx events, jupyter-cache's ``get_cache
   message boundary fell). Kernels get ``SOURCE_DATE_EPOCH`` (0 unless already set), so
   matplotlib writes the same date into every figure and the figure files hash the same.
 
+MyST-NB's parsed configuration (``env.mystnb_config``) is the one internal this extension
+touches; see the comment in ``_execute_outdated``.
+
 Nothing is added to the notebooks themselves: the executed and downloadable notebooks hold
 the page's cells and outputs only.
 """
@@ -54,7 +57,6 @@ from typing import Any
 import nbformat
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
-from myst_nb.core.nb_to_tokens import nb_node_to_dict
 from myst_nb.core.read import create_nb_reader
 from nbclient import NotebookClient
 from sphinx.errors import ConfigError
@@ -304,7 +306,7 @@ def _write_executed_notebook(env, docname, path, nb):
 
 
 def _page_config(config, nb):
-    overrides = nb_node_to_dict(nb.metadata.get(config.metadata_key, {}))
+    overrides = dict(nb.metadata.get(config.metadata_key, {}))
     overrides.pop("output_folder", None)
     return config.copy(**overrides) if overrides else config
 
@@ -395,6 +397,12 @@ def _execute_outdated(app, env, docnames):
     if failed:
         # MyST-NB must not execute a failed page a second time (a dead kernel would even
         # abort the build): it renders it without outputs; the build has already failed.
+        # Touch point of MyST-NB's internals (one of two in book/_ext): its parsed
+        # configuration on the environment, ``env.mystnb_config`` (also read above to parse
+        # pages as it does), is swapped for this build. MyST-NB decides on execution inside
+        # its parser and offers an extension no way to skip a page; see
+        # https://github.com/executablebooks/MyST-NB/issues/350 (what invalidates the cache,
+        # and why an extension cannot work around it).
         env.execution_saved_config = config
         env.mystnb_config = config.copy(
             execution_excludepatterns=(*config.execution_excludepatterns, *failed)
