@@ -63,7 +63,12 @@ def tiny_book(root: Path) -> Path:
     for name, text in PAGES.items():
         (root / name).write_text(text, encoding="utf-8")
     (root / "tinylib").mkdir()
-    (root / "tinylib" / "__init__.py").write_text("VALUE = 41\n", encoding="utf-8")
+    (root / "tinylib" / "__init__.py").write_text(
+        "from pathlib import Path\n\n"
+        'VALUE = int(Path(__file__).with_name("value.txt").read_text()) + 0\n',
+        encoding="utf-8",
+    )
+    (root / "tinylib" / "value.txt").write_text("41\n", encoding="utf-8")
     (root / "data").mkdir()
     (root / "data" / "n.txt").write_text("7\n", encoding="utf-8")
     return root
@@ -120,10 +125,14 @@ def test_execution_follows_code_library_and_data_not_prose(tmp_path):
     assert "新的图注" in main_text(caption, "a") and "原来的图注" not in main_text(caption, "a")
     assert "41" in main_text(caption, "a")
 
-    # The library: the page importing it is executed again although its source is unchanged.
-    (root / "tinylib" / "__init__.py").write_text("VALUE = 42\n", encoding="utf-8")
+    # The library: the page importing it is executed again although its source is unchanged,
+    # after an edit of a module and after an edit of a data file inside the package.
+    edit(root / "tinylib" / "__init__.py", "+ 0", "+ 1")
     library = built(root, {"a"})
     assert "42" in main_text(library, "a") and "新的图注" in main_text(library, "a")
+    (root / "tinylib" / "value.txt").write_text("50\n", encoding="utf-8")
+    package_data = built(root, {"a"})
+    assert "51" in main_text(package_data, "a")
 
     (root / "data" / "n.txt").write_text("8\n", encoding="utf-8")
     data = built(root, {"b"})
