@@ -28,6 +28,7 @@ load they were measured.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import shutil
@@ -99,8 +100,8 @@ def _served(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             return response.read().decode("utf-8")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return ""
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
+        return ""  # not served yet, or being written while read
 
 
 def _wait_for(condition, timeout: float, what: str, proc: subprocess.Popen) -> None:
@@ -142,7 +143,7 @@ def preview_latencies(root: Path, chapter: Path, text: str, repeats: int) -> lis
             proc,
         )
         for i in range(2 * repeats):
-            new, old = PROSE_EDIT if i % 2 == 0 else PROSE_EDIT[::-1]
+            old, new = PROSE_EDIT if i % 2 == 0 else PROSE_EDIT[::-1]
             source = text.replace(*PROSE_EDIT) if i % 2 == 0 else text
             builds = log.read_text(encoding="utf-8").count("Serving on")
             start = time.perf_counter()
