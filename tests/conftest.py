@@ -76,9 +76,10 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def build_book(root: Path) -> Build:
-    """Run ``jupyter-book build`` on a project copy, importing the copy's rmsprop_lib."""
-    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1")
+def build_book(root: Path, **environ: str) -> Build:
+    """Run ``jupyter-book build`` on a project copy, importing the copy's rmsprop_lib
+    (``environ``: more environment variables, e.g. ``RMSPROP_BOOK_PDF="off"``)."""
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1", **environ)
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
         [str(jb), "build", str(root)],

@@ -59,6 +59,11 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(source.replace(old, new), encoding="utf-8")
 
 
+# The rebuilds between the first and the last print no PDF edition: Chromium printing the
+# book again after each edit would cost more than the rebuild; the PDF is tested elsewhere.
+NO_PDF = {"RMSPROP_BOOK_PDF": "off"}
+
+
 def assert_ok(build, executed: set[str]):
     assert build.returncode == 0, build.output[-4000:]
     assert build.executed_pages() == executed, build.output[-4000:]
@@ -85,7 +90,7 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
         ]
     }
 
-    cold = build_book(root)
+    cold = build_book(root)  # with the PDF edition, as the session's build
     assert_ok(cold, executing)
     # Two clean builds, in two directories, publish the same bytes: only the printed seconds
     # per epoch may differ (inside the zip and the PDF too).
@@ -96,7 +101,7 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     # Prose only: the page is read again, its stored outputs are reused.
     chapter = root / "book" / "rmsprop.md"
     edit(chapter, "本节先给出算法", "本节首先给出算法")
-    prose = build_book(root)
+    prose = build_book(root, **NO_PDF)
     assert_ok(prose, set())
     assert "本节首先给出算法" in text(prose, "book/rmsprop")
     assert "epoch 20, x1 -0.010599, x2 0.000000" in outputs(prose, "book/rmsprop")
@@ -106,7 +111,7 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     assert found is not None, "the chapter's EMA figure caption moved"
     caption = found.group(1)
     edit(chapter, caption, "新的图注：" + caption)
-    captioned = build_book(root)
+    captioned = build_book(root, **NO_PDF)
     assert_ok(captioned, set())
     assert "新的图注：指数加权移动平均给" in text(captioned, "book/rmsprop")
 
@@ -119,27 +124,27 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
         source[: first_cell.end()] + 'print("一个新的输出")\n' + source[first_cell.end() :],
         encoding="utf-8",
     )
-    recoded = build_book(root)
+    recoded = build_book(root, **NO_PDF)
     assert_ok(recoded, {"book/performance"})
     assert any(o.startswith("一个新的输出\n") for o in outputs(recoded, "book/performance"))
 
     # A module of the library: every page importing it.
     edit(root / "rmsprop_lib" / "reporting.py", 'f"epoch {', 'f"step {')
-    library = build_book(root)
+    library = build_book(root, **NO_PDF)
     assert_ok(library, importing)
     assert "step 20, x1 -0.010599, x2 0.000000" in outputs(library, "book/rmsprop")
 
     # A results file: the pages whose code reads the results files.
     results = root / "benchmarks" / "results" / "optimizer_step.json"
     edit(results, '"cores": 2,', '"cores": 64,')
-    rendered = build_book(root)
+    rendered = build_book(root, **NO_PDF)
     assert_ok(rendered, renders)
     assert any("64 核" in o for o in outputs(rendered, "book/performance"))
 
     # The locked environment: every page that executes code.
     lock = root / "requirements.lock"
     lock.write_text(lock.read_text() + "# an edit of the lock file\n")
-    assert_ok(build_book(root), executing)
+    assert_ok(build_book(root, **NO_PDF), executing)
 
     # Undo everything: the entries the first build stored hold outputs of exactly this code
     # with exactly these inputs (the edits stored others, under other code), so they serve
@@ -148,7 +153,7 @@ def test_each_edit_executes_exactly_the_pages_it_affects(tmp_path, built_book):
     # aside: the site is published from clean builds).
     for path, content in originals.items():
         path.write_bytes(content)
-    undone = build_book(root)
+    undone = build_book(root)  # with the PDF edition again
     assert_ok(undone, set())
     clean = as_published_cleanly(comparable_site(built_book.html))
     assert differing_files(as_published_cleanly(comparable_site(undone.html)), clean) == []
