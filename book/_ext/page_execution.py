@@ -2,17 +2,22 @@
 
 MyST-NB's ``cache`` mode (``execute_notebooks: cache``) stores each page's executed outputs
 in jupyter-cache, keyed by a hash of the page's code cells. Code is not all the outputs
-depend on, and a figure's caption is not code. This extension makes the key right and keeps
-the rest of MyST-NB's machinery:
+depend on, and a figure's caption is not code. This extension keeps MyST-NB's machinery and
+jupyter-cache's hash, and decides before Sphinx reads the pages which stored outputs are
+still good, through public APIs only (Sphinx events, jupyter-cache's ``get_cache`` API):
 
 * **Inputs.** ``execution_inputs`` (in ``_config.yml``) lists, for pages whose code matches a
   regular expression, the files their outputs depend on: the ``rmsprop_lib`` package as the
   kernel imports it (data included), the results files a page renders, ``requirements.lock``.
-  A digest of those files is added to what jupyter-cache hashes, so editing any of them misses
-  the cache; Sphinx is told to re-read exactly the pages whose digest changed.
-* **Presentation.** A figure's caption and name (cell metadata ``mystnb: figure``) are left out
-  of the hash: a caption edit re-reads the page but reuses its outputs.
-* **Parallel.** Before Sphinx reads the pages, every page that will miss the cache is executed,
+  Every cache entry records, in its ``data``, the digest of those files it was executed with.
+  An entry whose digest is not the current one is stale: it is removed from the cache, and the
+  page executed again. Sphinx is told (``env-get-outdated``) to re-read exactly the pages whose
+  digest changed since it last read them.
+* **Presentation.** A figure's caption and name (cell metadata ``mystnb: figure``) are part
+  of jupyter-cache's hash, but not of the code: when a page misses the cache but an entry holds
+  outputs of the same code (``code_key``) and inputs, those outputs are stored again for the
+  page as it now reads. A caption edit re-reads the page and reuses its outputs.
+* **Parallel.** Before Sphinx reads the pages, every page that needs executing is executed,
   all at once (up to ``execution_jobs`` kernels; 0 means one per core), and stored in the same
   cache; MyST-NB then finds every page in the cache. (Sphinx reads in parallel only with more
   than five pages, so ``-j`` would not help this book.)
@@ -26,18 +31,20 @@ the rest of MyST-NB's machinery:
   message boundary fell). Kernels get ``SOURCE_DATE_EPOCH`` (0 unless already set), so
   matplotlib writes the same date into every figure and the figure files hash the same.
 
-jupyter-cache decides what to hash in ``JupyterCacheBase.create_hashed_notebook``, and MyST-NB
-1.x offers no option to change it (see its ``TODO config on what notebook/cell metadata to
-hash`` in ``myst_nb/core/execute/cache.py``); that one method is therefore wrapped here.
+MyST-NB's parsed configuration (``env.mystnb_config``) is the one internal this extension
+touches; see the comment in ``_execute_outdated``.
+
+Nothing is added to the notebooks themselves: the executed and downloadable notebooks hold
+the page's cells and outputs only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
-import functools
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import tempfile
@@ -50,8 +57,6 @@ from typing import Any
 import nbformat
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
-from jupyter_cache.cache.main import JupyterCacheBase
-from myst_nb.core.nb_to_tokens import nb_node_to_dict
 from myst_nb.core.read import create_nb_reader
 from nbclient import NotebookClient
 from sphinx.errors import ConfigError
@@ -59,7 +64,9 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-DIGEST_KEY = "execution_inputs_digest"
+# Keys of a cache entry's data: the inputs digest and the code key it was executed with.
+INPUTS_KEY = "execution_inputs_digest"
+CODE_KEY = "execution_code_key"
 PRESENTATION_KEYS = ("figure", "image")  # keys of a cell's ``mystnb`` metadata
 _INPUTS: dict[str, Any] = {"root": None, "rules": ()}
 
@@ -137,32 +144,85 @@ def _code(nb) -> str:
     return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
 
 
-def _hash_inputs_not_captions(create_hashed_notebook):
-    """Wrap jupyter-cache's hash: add the inputs digest, drop presentation-only cell metadata."""
-    if getattr(create_hashed_notebook, "_page_execution", False):
-        return create_hashed_notebook
+def code_key(nb) -> str:
+    """SHA-256 over what execution reads of a notebook: its kernel, and each code cell's
+    source and metadata, except a figure's caption and name (presentation, not code)."""
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        metadata = dict(cell.get("metadata", {}))
+        options = metadata.get("mystnb")
+        if isinstance(options, dict):
+            options = {k: v for k, v in options.items() if k not in PRESENTATION_KEYS}
+            metadata = {k: v for k, v in metadata.items() if k != "mystnb"}
+            if options:
+                metadata["mystnb"] = options
+        cells.append({"source": cell.source, "metadata": metadata})
+    kernel = nb.metadata.get("kernelspec", {}).get("name")
+    text = json.dumps({"kernel": kernel, "cells": cells}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
-    @functools.wraps(create_hashed_notebook)
-    def wrapper(self, nb, nb_metadata=("kernelspec",), cell_metadata=None):
-        nb = copy.deepcopy(nb)
-        nb.metadata[DIGEST_KEY] = inputs_digest(_code(nb))
-        for cell in nb.cells:
-            options = cell.get("metadata", {}).get("mystnb")
-            if isinstance(options, dict):
-                for key in PRESENTATION_KEYS:
-                    options.pop(key, None)
-                if not options:
-                    del cell.metadata["mystnb"]
-        if nb_metadata is not None:
-            nb_metadata = (*nb_metadata, DIGEST_KEY)
-        return create_hashed_notebook(
-            self, nb, nb_metadata=nb_metadata, cell_metadata=cell_metadata
-        )
 
-    # A function takes attributes at runtime; mypy types what functools.wraps returns
-    # without a way to declare one.
-    wrapper._page_execution = True  # type: ignore[attr-defined]
-    return wrapper
+# --- what jupyter-cache holds for a page ------------------------------------------------
+#
+# jupyter-cache keys an entry by a hash of the notebook's code cells (sources and metadata);
+# the entry's ``data`` (public: ``CacheBundleIn(..., data=...)``, ``NbCacheRecord.data``)
+# records here the digest of the inputs it was executed with and its code key. An entry
+# whose inputs digest is not the current one is stale and removed (``remove_cache``).
+
+
+def _match(cache, nb):
+    try:
+        return cache.match_cache_notebook(nb)
+    except KeyError:
+        return None
+
+
+def _current(record, digest: str | None) -> bool:
+    return INPUTS_KEY in record.data and record.data[INPUTS_KEY] == digest
+
+
+def _with_outputs_of(nb, executed):
+    """``nb`` (as read now) with the outputs of ``executed``, a notebook with the same code."""
+    nb = copy.deepcopy(nb)
+    for key in ("language_info", "widgets"):
+        if key in executed.metadata:
+            nb.metadata[key] = executed.metadata[key]
+    ours = [cell for cell in nb.cells if cell.cell_type == "code"]
+    theirs = [cell for cell in executed.cells if cell.cell_type == "code"]
+    for cell, done in zip(ours, theirs, strict=True):
+        cell.outputs = done.get("outputs", [])
+        cell.execution_count = done.get("execution_count")
+    return nb
+
+
+def _reuse_outputs(cache, nb, uri: str, key: str, digest: str | None) -> bool:
+    """Store ``nb`` with the outputs of an entry that has its code and inputs (the page's
+    caption changed, say), so that MyST-NB finds it; False when there is none."""
+    for record in cache.list_cache_records():
+        if record.data.get(CODE_KEY) == key and _current(record, digest):
+            executed = cache.get_cache_bundle(record.pk).nb
+            cache.cache_notebook_bundle(
+                CacheBundleIn(_with_outputs_of(nb, executed), uri, data=dict(record.data)),
+                check_validity=False,
+                overwrite=True,
+            )
+            return True
+    return False
+
+
+def needs_execution(cache, nb, uri: str) -> bool:
+    """Whether ``nb`` must be executed: no entry of the cache holds outputs of its code run
+    with its current inputs. A stale entry is removed; outputs of the same code and inputs
+    under another caption are stored for this one."""
+    digest = inputs_digest(_code(nb))
+    record = _match(cache, nb)
+    if record is not None:
+        if _current(record, digest):
+            return False
+        cache.remove_cache(record.pk)
+    return not _reuse_outputs(cache, nb, uri, code_key(nb), digest)
 
 
 # --- which pages Sphinx must read again -------------------------------------------------
@@ -246,7 +306,7 @@ def _write_executed_notebook(env, docname, path, nb):
 
 
 def _page_config(config, nb):
-    overrides = nb_node_to_dict(nb.metadata.get(config.metadata_key, {}))
+    overrides = dict(nb.metadata.get(config.metadata_key, {}))
     overrides.pop("output_folder", None)
     return config.copy(**overrides) if overrides else config
 
@@ -296,9 +356,7 @@ def _execute_outdated(app, env, docnames):
         if page is None or _excluded(config, page[0]):
             continue
         path, nb = page
-        try:
-            cache.match_cache_notebook(nb)
-        except KeyError:
+        if needs_execution(cache, nb, str(path)):
             pages.append((docname, path, nb, _page_config(config, nb)))
     if not pages:
         return
@@ -313,7 +371,15 @@ def _execute_outdated(app, env, docnames):
     for (docname, path, nb, page_config), (seconds, err, tb) in zip(pages, results):
         if err is None:
             cache.cache_notebook_bundle(
-                CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
+                CacheBundleIn(
+                    nb,
+                    str(path),
+                    data={
+                        "execution_seconds": seconds,
+                        INPUTS_KEY: inputs_digest(_code(nb)),
+                        CODE_KEY: code_key(nb),
+                    },
+                ),
                 check_validity=False,
                 overwrite=True,
             )
@@ -331,6 +397,12 @@ def _execute_outdated(app, env, docnames):
     if failed:
         # MyST-NB must not execute a failed page a second time (a dead kernel would even
         # abort the build): it renders it without outputs; the build has already failed.
+        # Touch point of MyST-NB's internals (one of two in book/_ext): its parsed
+        # configuration on the environment, ``env.mystnb_config`` (also read above to parse
+        # pages as it does), is swapped for this build. MyST-NB decides on execution inside
+        # its parser and offers an extension no way to skip a page; see
+        # https://github.com/executablebooks/MyST-NB/issues/350 (what invalidates the cache,
+        # and why an extension cannot work around it).
         env.execution_saved_config = config
         env.mystnb_config = config.copy(
             execution_excludepatterns=(*config.execution_excludepatterns, *failed)
@@ -381,9 +453,6 @@ def setup(app):
     app.setup_extension("myst_nb")
     app.add_config_value("execution_inputs", [], "env")
     app.add_config_value("execution_jobs", 0, "")
-    JupyterCacheBase.create_hashed_notebook = _hash_inputs_not_captions(
-        JupyterCacheBase.create_hashed_notebook
-    )
     app.connect("config-inited", _configure)
     app.connect("builder-inited", _clear_reports)
     app.connect("env-get-outdated", _outdated)
@@ -395,7 +464,7 @@ def setup(app):
     app.connect("build-finished", _remove_failed_pages, priority=900)
     return {
         "version": "1",
-        "env_version": 1,
+        "env_version": 2,
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }

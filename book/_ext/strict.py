@@ -16,8 +16,10 @@ logger = logging.getLogger(__name__)
 
 
 def _forget_failed_build(app, exception):
-    # Sphinx 7 has no public count of the warnings so far; ``_warncount`` is the counter
-    # Sphinx itself reads to turn warnings into a failed exit status under --keep-going.
+    # Touch point of Sphinx's internals (one of two in book/_ext): Sphinx 7 has no public
+    # count of the warnings so far; ``_warncount`` is the counter Sphinx itself reads, after
+    # this event, to turn warnings into a failed exit status under --keep-going. Upstream:
+    # https://github.com/sphinx-doc/sphinx/issues/10110 (warnings and -W at build-finished).
     if exception is None and app._warncount:
         (Path(app.doctreedir) / "environment.pickle").unlink(missing_ok=True)
         logger.info(

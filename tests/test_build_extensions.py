@@ -1,0 +1,150 @@
+"""The book's Sphinx extensions, each on a tiny project built in this process with
+``sphinx.testing`` (``make_app``): what each does, independent of the chapter.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from sphinx.errors import ExtensionError
+
+from conftest import ROOT
+
+EXT = ROOT / "book" / "_ext"
+
+
+def project(directory: Path, extensions: list[str], pages: dict[str, str], **conf) -> Path:
+    """A Sphinx project in ``directory``: conf.py loading ``extensions`` from book/_ext."""
+    directory.mkdir(parents=True, exist_ok=True)
+    settings = "".join(f"{name} = {value!r}\n" for name, value in conf.items())
+    (directory / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(EXT)!r})\nextensions = {extensions!r}\n{settings}",
+        encoding="utf-8",
+    )
+    for name, text in pages.items():
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory
+
+
+# --- strict.py: every warning fails the build, and a failed build is forgotten --------------
+
+WARNING_PAGE = "A page\n======\n\nThis page refers to :ref:`a-label-nobody-defined`.\n"
+CLEAN_PAGE = "A page\n======\n\nNothing wrong here.\n"
+
+
+def test_a_warning_fails_the_build_and_its_environment_is_discarded(make_app, tmp_path):
+    src = project(tmp_path / "src", ["strict"], {"index.rst": WARNING_PAGE})
+    app = make_app("html", srcdir=src)
+    app.build()
+    assert "undefined label: 'a-label-nobody-defined'" in app.warning.getvalue()
+    assert app.statuscode == 1  # the build fails ...
+    assert (Path(app.outdir) / "index.html").is_file()  # ... after reporting every page
+    assert "build finished with problems, 1 warning" in app.status.getvalue()
+    assert not (Path(app.doctreedir) / "environment.pickle").exists()
+    assert "its environment was discarded" in app.status.getvalue()
+
+    # The next build reads the page again, and fails again.
+    again = make_app("html", srcdir=src)
+    again.build()
+    assert "undefined label" in again.warning.getvalue() and again.statuscode == 1
+
+
+def test_a_clean_build_keeps_its_environment_and_succeeds(make_app, tmp_path):
+    src = project(tmp_path / "src", ["strict"], {"index.rst": CLEAN_PAGE})
+    app = make_app("html", srcdir=src)
+    app.build()
+    assert app.warning.getvalue() == "" and app.statuscode == 0
+    assert (Path(app.doctreedir) / "environment.pickle").is_file()
+    again = make_app("html", srcdir=src)
+    again.build()
+    assert "0 added, 0 changed, 0 removed" in again.status.getvalue()
+
+
+# --- zh_search.py: Chinese words with the chapter's terms, no numbers ----------------------
+
+ZH_PAGE = (
+    "一个页面\n========\n\n"
+    "RMSProp算法用指数加权移动平均调整每个元素的学习率。\n\n"
+    "一轮用时 0.012345 秒，共 20 轮，损失 0.2431。\n"
+)
+
+
+def search_terms(app) -> dict:
+    text = Path(app.outdir, "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1 : text.rindex(")")])["terms"]
+
+
+def test_chinese_search_indexes_the_chapters_terms_and_no_numbers(make_app, tmp_path):
+    src = project(tmp_path / "src", ["zh_search"], {"index.rst": ZH_PAGE}, language="zh_CN")
+    app = make_app("html", srcdir=src)
+    app.build()
+    terms = search_terms(app)
+    # 指数加权移动平均 is a word only with the chapter's dictionary (jieba alone splits it).
+    for word in ("学习率", "指数加权移动平均", "算法", "rmsprop"):
+        assert word in terms, word
+    numbers = [t for t in terms if any(c.isdigit() for c in t)]
+    assert numbers == []
+
+
+def test_without_the_extension_numbers_would_be_words_and_jieba_splits_the_term():
+    # The controls for the test above, on Sphinx's own Chinese splitter and jieba's own
+    # tokenizer (a fresh one: the build above gave jieba's global one the chapter's terms,
+    # and add_search_language replaced Sphinx's splitter for the whole process).
+    import jieba
+    from sphinx.search.zh import SearchChinese
+
+    assert SearchChinese({}).word_filter("012345")
+    assert "指数加权移动平均" not in jieba.Tokenizer().cut_for_search("用指数加权移动平均调整")
+
+
+def test_the_user_dictionary_is_loaded_once_per_tokenizer():
+    sys.path.insert(0, str(EXT))
+    try:
+        import zh_search
+    finally:
+        sys.path.remove(str(EXT))
+
+    class Tokenizer:
+        def __init__(self):
+            self.loaded: list[str] = []
+
+        def load_userdict(self, path):
+            self.loaded.append(path)
+
+    tokenizer = Tokenizer()
+    zh_search.load_user_dictionary(tokenizer)
+    zh_search.load_user_dictionary(tokenizer)
+    assert tokenizer.loaded == [str(EXT / "search_dict.txt")]
+
+
+def test_a_missing_jieba_is_a_build_error(make_app, tmp_path, monkeypatch):
+    real_import = builtins.__import__
+
+    def no_jieba(name, *args, **kwargs):
+        if name == "jieba":
+            raise ImportError("No module named 'jieba'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_jieba)
+    src = project(tmp_path / "src", ["zh_search"], {"index.rst": ZH_PAGE}, language="zh_CN")
+    with pytest.raises(ExtensionError, match="jieba is not installed.*pip install jieba"):
+        make_app("html", srcdir=src)
+
+
+# --- thebe_scripts.py: no thebe script (nor its CDN address) on any page --------------------
+
+
+@pytest.mark.parametrize("drop", [True, False], ids=["with-extension", "sphinx-thebe-alone"])
+def test_pages_load_no_thebe_script(make_app, tmp_path, drop):
+    extensions = ["sphinx_thebe", *(["thebe_scripts"] if drop else [])]
+    src = project(tmp_path / "src", extensions, {"index.rst": CLEAN_PAGE})
+    app = make_app("html", srcdir=src)
+    app.build()
+    html = Path(app.outdir, "index.html").read_text(encoding="utf-8")
+    found = ("THEBE_JS_URL" in html, "sphinx-thebe.js" in html, "unpkg.com" in html)
+    assert found == ((False, False, False) if drop else (True, True, True))
+    assert "<title>A page" in html  # the page itself is written

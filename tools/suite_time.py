@@ -1,0 +1,73 @@
+"""Time the test suite against one cold build of the book, both measured in one run.
+
+Usage (from anywhere; the project is the directory above this file)::
+
+    python tools/suite_time.py [pytest arguments...]
+
+First a cold ``jupyter-book build`` of a temporary copy of the project (sources only, no
+``_build``), then ``python -m pytest`` in the project with the given arguments (none: the
+whole suite, as the README's test command runs it). Prints both times, the ratio (target:
+the suite within six cold builds) and the load average, so that a figure measured on a
+busy machine says so. Exits with pytest's status.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+IGNORE = shutil.ignore_patterns(
+    "_build",
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    "*.egg-info",
+    "artifacts",
+    ".venv",
+    "node_modules",
+)
+TARGET = 6.0
+
+
+def cold_build_seconds() -> float:
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "project"
+        shutil.copytree(ROOT, root, ignore=IGNORE)
+        env = dict(os.environ, PYTHONPATH=str(root))
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [str(jupyter_book), "build", str(root)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"the cold build failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+    return seconds
+
+
+def main(argv: list[str]) -> int:
+    cold = cold_build_seconds()
+    print(f"cold build of the book: {cold:.1f} s", flush=True)
+    start = time.perf_counter()
+    status = subprocess.run([sys.executable, "-m", "pytest", *argv], cwd=ROOT).returncode
+    suite = time.perf_counter() - start
+    load = os.getloadavg()
+    print(f"cold build of the book: {cold:.1f} s")
+    print(f"python -m pytest {' '.join(argv)}".rstrip() + f": {suite:.1f} s (exit {status})")
+    print(f"suite / cold build: {suite / cold:.1f}x (target <= {TARGET:g}x)")
+    print(f"load average at the end (1, 5, 15 min): {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
