@@ -450,6 +450,82 @@ def test_pages_fit_a_390px_phone(browser, site, path):
         reader.close()
 
 
+# --- navigation: the buttons a reader can see, and what they do -----------------------------------
+
+
+def _the_visible(page, selector):
+    """The one element matching ``selector`` that a reader sees: displayed, with a size, on
+    screen (the theme also renders hidden copies of its buttons)."""
+    matches = page.locator(selector)
+    shown = []
+    for i in range(matches.count()):
+        box = matches.nth(i).bounding_box() if matches.nth(i).is_visible() else None
+        if box and box["width"] > 0 and box["height"] > 0 and box["x"] >= 0 and box["y"] >= 0:
+            shown.append(matches.nth(i))
+    assert len(shown) == 1, (selector, matches.count(), len(shown))
+    return shown[0]
+
+
+def _phone(browser, site):
+    return Reader(browser, site, viewport=PHONE, is_mobile=True, has_touch=True)
+
+
+def test_phone_menu_button_opens_the_books_navigation(browser, site):
+    reader = _phone(browser, site)
+    try:
+        page = reader.open("book/rmsprop.html")
+        dialog = page.locator("dialog#pst-primary-sidebar-modal")
+        assert not dialog.is_visible()
+        button = _the_visible(page, "button.primary-toggle")
+        button.click()
+        dialog.wait_for(state="visible", timeout=5000)
+        assert dialog.evaluate("d => d.open")
+        # every page of the book is listed there, and a tap takes the reader to it
+        link = dialog.get_by_role("link", name="附录：优化器的一步为什么受内存带宽限制")
+        link.click()
+        page.wait_for_url("**/book/performance.html")
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def test_phone_contents_button_opens_the_pages_contents(browser, site):
+    reader = _phone(browser, site)
+    try:
+        page = reader.open("book/rmsprop.html")
+        dialog = page.locator("dialog#pst-secondary-sidebar-modal")
+        assert not dialog.is_visible()
+        button = _the_visible(page, "button.secondary-toggle")
+        button.click()
+        dialog.wait_for(state="visible", timeout=5000)
+        dialog.get_by_role("link", name="练习").click()
+        page.wait_for_url("**/book/rmsprop.html#*")
+        heading = page.locator("h2", has_text="练习")
+        heading.wait_for(state="visible")
+        assert 0 <= heading.bounding_box()["y"] < PHONE[1]  # scrolled to it
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def test_desktop_menu_button_collapses_and_restores_the_sidebar(reader):
+    page = reader.open("book/rmsprop.html")
+    sidebar = page.locator("#pst-primary-sidebar")
+    article = page.locator("main#main-content")
+    assert sidebar.is_visible()
+    width = article.bounding_box()["width"]
+    button = _the_visible(page, "button.primary-toggle")
+    button.click()
+    sidebar.wait_for(state="hidden", timeout=5000)
+    assert article.bounding_box()["width"] > width + 100  # the text takes the freed room
+    _the_visible(page, "button.primary-toggle").click()
+    sidebar.wait_for(state="visible", timeout=5000)
+    page.wait_for_function(
+        f"document.querySelector('main#main-content').getBoundingClientRect().width <= {width} + 1"
+    )
+    assert reader.console_errors == []
+
+
 # --- accessibility: axe-core, figure text alternatives, Chinese labels ---------------------------
 
 
