@@ -185,14 +185,24 @@ def test_every_image_loads(reader):
     assert [src for src, width in images if width == 0] == []
 
 
-def test_search_for_xuexilv_lists_the_chapter(reader):
-    page = reader.open("search.html?q=学习率")
-    page.wait_for_selector("#search-results ul.search li a", timeout=20000)
-    links = page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
-    assert any(
-        link.endswith("book/rmsprop.html") or "book/rmsprop.html#" in link for link in links
-    ), links
-    assert reader.outside() == []
+@pytest.mark.parametrize("query", ["RMSProp", "指数加权移动平均", "学习率"])
+def test_search_lists_the_chapter_first_with_a_prose_snippet(reader, query):
+    page = reader.open("book/rmsprop.html")
+    # the chapter's text as a reader sees it, whitespace and heading anchors left out
+    article = page.evaluate("""() => { const a = document.querySelector('article').cloneNode(true);
+        a.querySelectorAll('.headerlink, script, style').forEach(e => e.remove());
+        return a.textContent.replace(/\\s+/g, ''); }""")
+    page = reader.open(f"search.html?q={query}")
+    page.wait_for_selector("#search-results ul.search li p.context", timeout=20000)
+    first = page.locator("#search-results ul.search li").first
+    href = first.locator("a").first.get_attribute("href")
+    assert href is not None and href.split("#")[0] == "book/rmsprop.html", href
+    snippet = first.locator("p.context").inner_text()
+    # the snippet is a stretch of the chapter's own text (no menu, no list of contents)
+    words = re.sub(r"\s+", "", snippet.strip(".")).strip(".")
+    assert len(words) >= 60 and words in article, snippet
+    assert query.lower() in snippet.lower()
+    assert reader.outside() == [] and reader.console_errors == []
 
 
 def test_notebook_link_downloads_a_notebook_with_outputs(reader):
