@@ -274,6 +274,23 @@ def test_desktop_page_fits_its_width_and_is_kept_as_an_artifact(reader):
         assert extrema[1] - extrema[0] > 200
 
 
+def test_the_chapter_page_loads_at_most_3_mb(reader):
+    """Everything the chapter page loads (HTML, scripts, styles, fonts, figures), by body size."""
+    responses = []
+    reader.page.on("response", lambda response: responses.append(response))
+    page = reader.open("book/rmsprop.html")
+    page.wait_for_load_state("networkidle")
+    sizes = {r.url: len(r.body()) for r in responses if r.status == 200}
+    assert len(sizes) == len(responses)  # every request answered, each counted once
+    assert sum(sizes.values()) <= 3_000_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+    # the icons are drawn by the theme's icon font, not by the 1.5 MB icon script
+    assert not [url for url in sizes if "fontawesome.js" in url]
+    glyph = page.evaluate(
+        "getComputedStyle(document.querySelector('.primary-toggle .fa-bars'), '::before').content"
+    )
+    assert glyph not in ("none", "normal", "")
+
+
 # --- the η/γ explorer: what it shows is train_2d, computed here ------------------------------
 
 READOUT = re.compile(
