@@ -291,6 +291,26 @@ def test_the_chapter_page_loads_at_most_3_mb(reader):
     assert glyph not in ("none", "normal", "")
 
 
+def test_the_download_menus_pdf_item_opens_the_pdf_edition(reader):
+    page = reader.open("book/rmsprop.html")
+    _the_visible(page, ".dropdown-download-buttons button.dropdown-toggle").click()
+    item = _the_visible(page, ".dropdown-download-buttons .dropdown-item:has-text('.pdf')")
+    assert item.get_attribute("onclick") is None  # not the theme's window.print()
+    with page.expect_popup() as popup:
+        item.click()
+    assert popup.value.url == f"{reader.site}/rmsprop-book.pdf"
+    response = page.request.get(popup.value.url)
+    assert response.ok and response.body().startswith(b"%PDF-")
+    assert reader.console_errors == []
+
+
+def test_footer_and_author_line_are_chinese(reader):
+    page = reader.open("book/rmsprop.html")
+    footer = page.locator(".bd-footer-content").inner_text()
+    assert "本书贡献者" in footer and "版权所有 © 2026" in footer
+    assert re.findall(r"[A-Za-z]+", footer) == []
+
+
 # --- the η/γ explorer: what it shows is train_2d, computed here ------------------------------
 
 READOUT = re.compile(
