@@ -146,13 +146,24 @@ def test_site_root_redirects_to_the_book(reader):
     assert reader.outside() == [] and reader.failures == []
 
 
-@pytest.mark.parametrize("path", PAGES)
+EVERY_PAGE = [*PAGES, "genindex.html", "py-modindex.html", "search.html"]
+
+
+@pytest.mark.parametrize("path", EVERY_PAGE)
 def test_every_page_loads_offline_without_errors(reader, path):
-    reader.open(path)
-    reader.page.wait_for_load_state("networkidle")
+    page = reader.open(path)
+    page.wait_for_load_state("networkidle")
     assert reader.outside() == []
     assert reader.failures == []
     assert reader.console_errors == []
+    # ids are unique (after the scripts ran), and the page names its icon, which loads
+    # (without one the browser asks for a missing /favicon.ico)
+    duplicates = page.evaluate("""() => { const seen = {};
+        for (const e of document.querySelectorAll('[id]')) seen[e.id] = (seen[e.id] || 0) + 1;
+        return Object.entries(seen).filter(([, n]) => n > 1); }""")
+    assert duplicates == []
+    icon = page.eval_on_selector("link[rel=icon]", "l => l.href")
+    assert page.request.get(icon).ok
 
 
 @pytest.mark.parametrize(
