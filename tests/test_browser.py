@@ -322,6 +322,37 @@ def test_footer_and_author_line_are_chinese(reader):
     assert re.findall(r"[A-Za-z]+", footer) == []
 
 
+CAPTIONS = """() => {
+    const rgb = c => c.match(/[\\d.]+/g).map(Number);
+    const background = e => { for (; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor); if (c.length < 4 || c[3] > 0) return c; }
+        return [255, 255, 255]; };
+    const luminance = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
+        return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const body = getComputedStyle(document.querySelector('.bd-article p')).fontWeight;
+    // the caption's text (the "#" anchor beside it shows only on hover)
+    return [...document.querySelectorAll('figcaption, figcaption *:not(.headerlink)')].map(e => {
+        const a = luminance(rgb(getComputedStyle(e).color)), b = luminance(background(e));
+        return [e.textContent.slice(0, 30), getComputedStyle(e).fontWeight, body,
+                (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_captions_are_set_at_the_body_weight_with_aa_contrast(browser, site, scheme):
+    reader = Reader(browser, site, color_scheme=scheme)
+    try:
+        page = reader.open("book/rmsprop.html")
+        assert page.evaluate("document.documentElement.dataset.theme") == scheme
+        captions = page.evaluate(CAPTIONS)
+        assert len(captions) >= 8
+        assert [c for c in captions if c[1] != c[2]] == []  # the paragraphs' weight
+        assert [c for c in captions if c[3] < 4.5] == []  # WCAG AA for body-size text
+    finally:
+        reader.close()
+
+
 # --- the η/γ explorer: what it shows is train_2d, computed here ------------------------------
 
 READOUT = re.compile(
@@ -506,6 +537,84 @@ def test_pages_fit_a_390px_phone(browser, site, path):
         assert reader.console_errors == []
     finally:
         reader.close()
+
+
+# Every equation, figure, table and code block, after opening the folded answers and cells.
+CUT_OFF = """() => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    const width = document.documentElement.clientWidth, found = [];
+    const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+        (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : '');
+    const where = e => (e.closest('[id]') || {}).id;
+    for (const element of document.querySelectorAll('mjx-container, .bd-article figure, ' +
+            '.bd-article img, .bd-article table, .bd-article pre, .bd-article svg[role=img]')) {
+        const box = element.getBoundingClientRect();
+        if (box.width === 0 && box.height === 0) continue;
+        let left = box.left, right = box.right;
+        for (let a = element.parentElement; a && a !== document.body; a = a.parentElement) {
+            const overflow = getComputedStyle(a).overflowX;
+            if (overflow === 'visible') continue;
+            const outer = a.getBoundingClientRect();
+            if (overflow === 'auto' || overflow === 'scroll') {
+                // it scrolls inside this box; now this box must fit
+                left = Math.max(left, outer.left); right = Math.min(right, outer.right);
+            } else if (left < outer.left - 0.5 || right > outer.right + 0.5) {
+                found.push([name(element), where(element), 'cut off by ' + name(a)]); break;
+            }
+        }
+        if (left < -0.5 || right > width + 0.5)
+            found.push([name(element), where(element), 'off screen', Math.round(left), Math.round(right)]);
+    }
+    return found;
+}"""
+
+# Font size of each text of the explorer's inline SVG on screen, in CSS pixels.
+INLINE_SVG_TEXT = """() => [...document.querySelectorAll('.bd-article svg[role=img] text')]
+    .filter(t => t.getBoundingClientRect().width > 0)
+    .map(t => [t.textContent, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a])"""
+
+
+def _svg_text_sizes(svg: str, shown_width: float) -> list[float]:
+    """Rendered font sizes (CSS px) of a Matplotlib SVG's texts shown ``shown_width`` px wide.
+
+    Matplotlib draws each text as glyph outlines under ``scale(s -s)``, where ``100 s`` is the
+    font size in the figure's own units (the ``viewBox``); a ``<text>`` element names it."""
+    view_box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg)
+    assert view_box is not None
+    scale = shown_width / float(view_box.group(1))
+    sizes = [100 * float(s) for s in re.findall(r"scale\(([\d.]+) -[\d.]+\)", svg)]
+    sizes += [float(s) for s in re.findall(r"font-size:\s*([\d.]+)px", svg)]
+    return [size * scale for size in sizes]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_on_a_phone_nothing_is_cut_off_and_figure_text_is_legible(browser, site, path):
+    reader = _phone(browser, site)
+    try:
+        page = reader.open(path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(CUT_OFF) == []
+        width = page.evaluate("document.scrollingElement.clientWidth")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        small = []
+        for src, shown in page.evaluate(
+            "[...document.querySelectorAll('.bd-article img[src$=\".svg\"]')]"
+            ".filter(i => i.clientWidth > 0).map(i => [i.currentSrc, i.clientWidth])"
+        ):
+            sizes = _svg_text_sizes(page.request.get(src).text(), shown)
+            if sizes and min(sizes) < 8.5:
+                small.append((src.rsplit("/", 1)[-1][:12], round(min(sizes), 1)))
+        small += [(t, round(px, 1)) for t, px in page.evaluate(INLINE_SVG_TEXT) if px < 8.5]
+        assert small == [], small
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def test_the_svg_text_size_check_reads_matplotlibs_scale():
+    svg = '<svg viewBox="0 0 400 200"><g transform="translate(1 2) scale(0.1 -0.1)"></g></svg>'
+    assert _svg_text_sizes(svg, 200) == [5.0]  # 10 units, shown at half size
 
 
 # --- navigation: the buttons a reader can see, and what they do -----------------------------------
