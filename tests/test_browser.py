@@ -216,6 +216,13 @@ def test_search_lists_the_chapter_first_with_a_prose_snippet(reader, query):
     assert reader.outside() == [] and reader.console_errors == []
 
 
+def test_a_printed_page_shows_its_title_once(reader):
+    page = reader.open("book/rmsprop.html")
+    page.emulate_media(media="print")
+    titles = page.locator("h1:visible")
+    assert titles.count() == 1 and titles.first.inner_text().strip() == "RMSProp算法"
+
+
 def test_notebook_link_downloads_a_notebook_with_outputs(reader):
     page = reader.open("book/rmsprop.html")
     href = page.eval_on_selector('a[href$="rmsprop.ipynb"]', "a => a.href")
