@@ -780,6 +780,7 @@ ENGLISH_UI = [
     "By",
     "Launch",
     "Initializing",
+    "Page",
 ]
 # (Key names such as the search shortcut "Ctrl" + "K" are not labels and stay as they are.)
 
