@@ -176,12 +176,15 @@ def test_every_equation_is_typeset_by_mathjax(reader, path, at_least):
         math: document.querySelectorAll('.math').length,
         typeset: document.querySelectorAll('.math mjx-container').length,
         errors: document.querySelectorAll('mjx-merror, .MathJax_Error').length,
+        // the hidden MathML screen readers read (MathJax's a11y/assistive-mml)
+        spoken: document.querySelectorAll('.math mjx-container mjx-assistive-mml math').length,
         raw: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container'))
                .map(e => e.textContent.slice(0, 60)),
     })""")
     assert counts["math"] >= at_least
     assert counts["raw"] == [] and counts["typeset"] == counts["math"]
     assert counts["errors"] == 0
+    assert counts["spoken"] == counts["math"]
     assert page.evaluate("MathJax.version").startswith("3.")
     src = page.evaluate("document.querySelector('script[src*=\"mathjax\"]').src")
     assert src.startswith(reader.site)
