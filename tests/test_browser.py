@@ -146,13 +146,24 @@ def test_site_root_redirects_to_the_book(reader):
     assert reader.outside() == [] and reader.failures == []
 
 
-@pytest.mark.parametrize("path", PAGES)
+EVERY_PAGE = [*PAGES, "genindex.html", "py-modindex.html", "search.html"]
+
+
+@pytest.mark.parametrize("path", EVERY_PAGE)
 def test_every_page_loads_offline_without_errors(reader, path):
-    reader.open(path)
-    reader.page.wait_for_load_state("networkidle")
+    page = reader.open(path)
+    page.wait_for_load_state("networkidle")
     assert reader.outside() == []
     assert reader.failures == []
     assert reader.console_errors == []
+    # ids are unique (after the scripts ran), and the page names its icon, which loads
+    # (without one the browser asks for a missing /favicon.ico)
+    duplicates = page.evaluate("""() => { const seen = {};
+        for (const e of document.querySelectorAll('[id]')) seen[e.id] = (seen[e.id] || 0) + 1;
+        return Object.entries(seen).filter(([, n]) => n > 1); }""")
+    assert duplicates == []
+    icon = page.eval_on_selector("link[rel=icon]", "l => l.href")
+    assert page.request.get(icon).ok
 
 
 @pytest.mark.parametrize(
@@ -165,12 +176,15 @@ def test_every_equation_is_typeset_by_mathjax(reader, path, at_least):
         math: document.querySelectorAll('.math').length,
         typeset: document.querySelectorAll('.math mjx-container').length,
         errors: document.querySelectorAll('mjx-merror, .MathJax_Error').length,
+        // the hidden MathML screen readers read (MathJax's a11y/assistive-mml)
+        spoken: document.querySelectorAll('.math mjx-container mjx-assistive-mml math').length,
         raw: [...document.querySelectorAll('.math')].filter(e => !e.querySelector('mjx-container'))
                .map(e => e.textContent.slice(0, 60)),
     })""")
     assert counts["math"] >= at_least
     assert counts["raw"] == [] and counts["typeset"] == counts["math"]
     assert counts["errors"] == 0
+    assert counts["spoken"] == counts["math"]
     assert page.evaluate("MathJax.version").startswith("3.")
     src = page.evaluate("document.querySelector('script[src*=\"mathjax\"]').src")
     assert src.startswith(reader.site)
@@ -185,14 +199,31 @@ def test_every_image_loads(reader):
     assert [src for src, width in images if width == 0] == []
 
 
-def test_search_for_xuexilv_lists_the_chapter(reader):
-    page = reader.open("search.html?q=学习率")
-    page.wait_for_selector("#search-results ul.search li a", timeout=20000)
-    links = page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
-    assert any(
-        link.endswith("book/rmsprop.html") or "book/rmsprop.html#" in link for link in links
-    ), links
-    assert reader.outside() == []
+@pytest.mark.parametrize("query", ["RMSProp", "指数加权移动平均", "学习率"])
+def test_search_lists_the_chapter_first_with_a_prose_snippet(reader, query):
+    page = reader.open("book/rmsprop.html")
+    # the chapter's text as a reader sees it, whitespace and heading anchors left out
+    article = page.evaluate("""() => { const a = document.querySelector('article').cloneNode(true);
+        a.querySelectorAll('.headerlink, script, style').forEach(e => e.remove());
+        return a.textContent.replace(/\\s+/g, ''); }""")
+    page = reader.open(f"search.html?q={query}")
+    page.wait_for_selector("#search-results ul.search li p.context", timeout=20000)
+    first = page.locator("#search-results ul.search li").first
+    href = first.locator("a").first.get_attribute("href")
+    assert href is not None and href.split("#")[0] == "book/rmsprop.html", href
+    snippet = first.locator("p.context").inner_text()
+    # the snippet is a stretch of the chapter's own text (no menu, no list of contents)
+    words = re.sub(r"\s+", "", snippet.strip(".")).strip(".")
+    assert len(words) >= 60 and words in article, snippet
+    assert query.lower() in snippet.lower()
+    assert reader.outside() == [] and reader.console_errors == []
+
+
+def test_a_printed_page_shows_its_title_once(reader):
+    page = reader.open("book/rmsprop.html")
+    page.emulate_media(media="print")
+    titles = page.locator("h1:visible")
+    assert titles.count() == 1 and titles.first.inner_text().strip() == "RMSProp算法"
 
 
 def test_notebook_link_downloads_a_notebook_with_outputs(reader):
@@ -262,6 +293,74 @@ def test_desktop_page_fits_its_width_and_is_kept_as_an_artifact(reader):
         extrema = image.convert("L").getextrema()  # one band: (darkest, lightest)
         assert isinstance(extrema[0], int) and isinstance(extrema[1], int)
         assert extrema[1] - extrema[0] > 200
+
+
+def test_the_chapter_page_loads_at_most_3_mb(reader):
+    """Everything the chapter page loads (HTML, scripts, styles, fonts, figures), by body size."""
+    responses = []
+    reader.page.on("response", lambda response: responses.append(response))
+    page = reader.open("book/rmsprop.html")
+    page.wait_for_load_state("networkidle")
+    sizes = {r.url: len(r.body()) for r in responses if r.status == 200}
+    assert len(sizes) == len(responses)  # every request answered, each counted once
+    assert sum(sizes.values()) <= 3_000_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+    # the icons are drawn by the theme's icon font, not by the 1.5 MB icon script
+    assert not [url for url in sizes if "fontawesome.js" in url]
+    glyph = page.evaluate(
+        "getComputedStyle(document.querySelector('.primary-toggle .fa-bars'), '::before').content"
+    )
+    assert glyph not in ("none", "normal", "")
+
+
+def test_the_download_menus_pdf_item_opens_the_pdf_edition(reader):
+    page = reader.open("book/rmsprop.html")
+    _the_visible(page, ".dropdown-download-buttons button.dropdown-toggle").click()
+    item = _the_visible(page, ".dropdown-download-buttons .dropdown-item:has-text('.pdf')")
+    assert item.get_attribute("onclick") is None  # not the theme's window.print()
+    with page.expect_popup() as popup:
+        item.click()
+    assert popup.value.url == f"{reader.site}/rmsprop-book.pdf"
+    response = page.request.get(popup.value.url)
+    assert response.ok and response.body().startswith(b"%PDF-")
+    assert reader.console_errors == []
+
+
+def test_footer_and_author_line_are_chinese(reader):
+    page = reader.open("book/rmsprop.html")
+    footer = page.locator(".bd-footer-content").inner_text()
+    assert "本书贡献者" in footer and "版权所有 © 2026" in footer
+    assert re.findall(r"[A-Za-z]+", footer) == []
+
+
+CAPTIONS = """() => {
+    const rgb = c => c.match(/[\\d.]+/g).map(Number);
+    const background = e => { for (; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor); if (c.length < 4 || c[3] > 0) return c; }
+        return [255, 255, 255]; };
+    const luminance = ([r, g, b]) => [r, g, b].map(v => { v /= 255;
+        return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const body = getComputedStyle(document.querySelector('.bd-article p')).fontWeight;
+    // the caption's text (the "#" anchor beside it shows only on hover)
+    return [...document.querySelectorAll('figcaption, figcaption *:not(.headerlink)')].map(e => {
+        const a = luminance(rgb(getComputedStyle(e).color)), b = luminance(background(e));
+        return [e.textContent.slice(0, 30), getComputedStyle(e).fontWeight, body,
+                (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_captions_are_set_at_the_body_weight_with_aa_contrast(browser, site, scheme):
+    reader = Reader(browser, site, color_scheme=scheme)
+    try:
+        page = reader.open("book/rmsprop.html")
+        assert page.evaluate("document.documentElement.dataset.theme") == scheme
+        captions = page.evaluate(CAPTIONS)
+        assert len(captions) >= 8
+        assert [c for c in captions if c[1] != c[2]] == []  # the paragraphs' weight
+        assert [c for c in captions if c[3] < 4.5] == []  # WCAG AA for body-size text
+    finally:
+        reader.close()
 
 
 # --- the η/γ explorer: what it shows is train_2d, computed here ------------------------------
@@ -450,6 +549,160 @@ def test_pages_fit_a_390px_phone(browser, site, path):
         reader.close()
 
 
+# Every equation, figure, table and code block, after opening the folded answers and cells.
+CUT_OFF = """() => {
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+    document.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+    const width = document.documentElement.clientWidth, found = [];
+    const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+        (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ')[0] : '');
+    const where = e => (e.closest('[id]') || {}).id;
+    for (const element of document.querySelectorAll('mjx-container, .bd-article figure, ' +
+            '.bd-article img, .bd-article table, .bd-article pre, .bd-article svg[role=img]')) {
+        const box = element.getBoundingClientRect();
+        if (box.width === 0 && box.height === 0) continue;
+        let left = box.left, right = box.right;
+        for (let a = element.parentElement; a && a !== document.body; a = a.parentElement) {
+            const overflow = getComputedStyle(a).overflowX;
+            if (overflow === 'visible') continue;
+            const outer = a.getBoundingClientRect();
+            if (overflow === 'auto' || overflow === 'scroll') {
+                // it scrolls inside this box; now this box must fit
+                left = Math.max(left, outer.left); right = Math.min(right, outer.right);
+            } else if (left < outer.left - 0.5 || right > outer.right + 0.5) {
+                found.push([name(element), where(element), 'cut off by ' + name(a)]); break;
+            }
+        }
+        if (left < -0.5 || right > width + 0.5)
+            found.push([name(element), where(element), 'off screen', Math.round(left), Math.round(right)]);
+    }
+    return found;
+}"""
+
+# Font size of each text of the explorer's inline SVG on screen, in CSS pixels.
+INLINE_SVG_TEXT = """() => [...document.querySelectorAll('.bd-article svg[role=img] text')]
+    .filter(t => t.getBoundingClientRect().width > 0)
+    .map(t => [t.textContent, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a])"""
+
+
+def _svg_text_sizes(svg: str, shown_width: float) -> list[float]:
+    """Rendered font sizes (CSS px) of a Matplotlib SVG's texts shown ``shown_width`` px wide.
+
+    Matplotlib draws each text as glyph outlines under ``scale(s -s)``, where ``100 s`` is the
+    font size in the figure's own units (the ``viewBox``); a ``<text>`` element names it."""
+    view_box = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg)
+    assert view_box is not None
+    scale = shown_width / float(view_box.group(1))
+    sizes = [100 * float(s) for s in re.findall(r"scale\(([\d.]+) -[\d.]+\)", svg)]
+    sizes += [float(s) for s in re.findall(r"font-size:\s*([\d.]+)px", svg)]
+    return [size * scale for size in sizes]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_on_a_phone_nothing_is_cut_off_and_figure_text_is_legible(browser, site, path):
+    reader = _phone(browser, site)
+    try:
+        page = reader.open(path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(CUT_OFF) == []
+        width = page.evaluate("document.scrollingElement.clientWidth")
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        small = []
+        for src, shown in page.evaluate(
+            "[...document.querySelectorAll('.bd-article img[src$=\".svg\"]')]"
+            ".filter(i => i.clientWidth > 0).map(i => [i.currentSrc, i.clientWidth])"
+        ):
+            sizes = _svg_text_sizes(page.request.get(src).text(), shown)
+            if sizes and min(sizes) < 8.5:
+                small.append((src.rsplit("/", 1)[-1][:12], round(min(sizes), 1)))
+        small += [(t, round(px, 1)) for t, px in page.evaluate(INLINE_SVG_TEXT) if px < 8.5]
+        assert small == [], small
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def test_the_svg_text_size_check_reads_matplotlibs_scale():
+    svg = '<svg viewBox="0 0 400 200"><g transform="translate(1 2) scale(0.1 -0.1)"></g></svg>'
+    assert _svg_text_sizes(svg, 200) == [5.0]  # 10 units, shown at half size
+
+
+# --- navigation: the buttons a reader can see, and what they do -----------------------------------
+
+
+def _the_visible(page, selector):
+    """The one element matching ``selector`` that a reader sees: displayed, with a size, on
+    screen (the theme also renders hidden copies of its buttons)."""
+    matches = page.locator(selector)
+    shown = []
+    for i in range(matches.count()):
+        box = matches.nth(i).bounding_box() if matches.nth(i).is_visible() else None
+        if box and box["width"] > 0 and box["height"] > 0 and box["x"] >= 0 and box["y"] >= 0:
+            shown.append(matches.nth(i))
+    assert len(shown) == 1, (selector, matches.count(), len(shown))
+    return shown[0]
+
+
+def _phone(browser, site):
+    return Reader(browser, site, viewport=PHONE, is_mobile=True, has_touch=True)
+
+
+def test_phone_menu_button_opens_the_books_navigation(browser, site):
+    reader = _phone(browser, site)
+    try:
+        page = reader.open("book/rmsprop.html")
+        dialog = page.locator("dialog#pst-primary-sidebar-modal")
+        assert not dialog.is_visible()
+        button = _the_visible(page, "button.primary-toggle")
+        button.click()
+        dialog.wait_for(state="visible", timeout=5000)
+        assert dialog.evaluate("d => d.open")
+        # every page of the book is listed there, and a tap takes the reader to it
+        link = dialog.get_by_role("link", name="附录：优化器的一步为什么受内存带宽限制")
+        link.click()
+        page.wait_for_url("**/book/performance.html")
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def test_phone_contents_button_opens_the_pages_contents(browser, site):
+    reader = _phone(browser, site)
+    try:
+        page = reader.open("book/rmsprop.html")
+        dialog = page.locator("dialog#pst-secondary-sidebar-modal")
+        assert not dialog.is_visible()
+        button = _the_visible(page, "button.secondary-toggle")
+        button.click()
+        dialog.wait_for(state="visible", timeout=5000)
+        dialog.get_by_role("link", name="练习").click()
+        page.wait_for_url("**/book/rmsprop.html#*")
+        heading = page.locator("h2", has_text="练习")
+        heading.wait_for(state="visible")
+        assert 0 <= heading.bounding_box()["y"] < PHONE[1]  # scrolled to it
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def test_desktop_menu_button_collapses_and_restores_the_sidebar(reader):
+    page = reader.open("book/rmsprop.html")
+    sidebar = page.locator("#pst-primary-sidebar")
+    article = page.locator("main#main-content")
+    assert sidebar.is_visible()
+    width = article.bounding_box()["width"]
+    button = _the_visible(page, "button.primary-toggle")
+    button.click()
+    sidebar.wait_for(state="hidden", timeout=5000)
+    assert article.bounding_box()["width"] > width + 100  # the text takes the freed room
+    _the_visible(page, "button.primary-toggle").click()
+    sidebar.wait_for(state="visible", timeout=5000)
+    page.wait_for_function(
+        f"document.querySelector('main#main-content').getBoundingClientRect().width <= {width} + 1"
+    )
+    assert reader.console_errors == []
+
+
 # --- accessibility: axe-core, figure text alternatives, Chinese labels ---------------------------
 
 
@@ -530,6 +783,7 @@ ENGLISH_UI = [
     "By",
     "Launch",
     "Initializing",
+    "Page",
 ]
 # (Key names such as the search shortcut "Ctrl" + "K" are not labels and stay as they are.)
 

@@ -10,6 +10,10 @@
   ``doc-biblioentry`` inside ``<div role="list">``; ARIA 1.2 deprecated that role, so axe
   reports the list as having no list items (``aria-required-children``, critical). The
   citations are written as ``role="listitem"`` instead.
+- **Ids are unique on a page.** sphinx-exercise gives the body of every exercise and every
+  solution the same id (``exercise-content``, ``solution-content``; a TODO in its
+  ``directive.py`` and ``transforms.py``), four times each on the chapter page. Each body
+  gets its own exercise's or solution's id instead, e.g. ``ex-gamma-one-content``.
 """
 
 from __future__ import annotations
@@ -88,6 +92,22 @@ def _add_alt(app, doctree, docname):
                 image["alt"] = text
 
 
+SHARED_IDS = ("exercise-content", "solution-content")
+
+
+def _unique_ids(app, doctree, docname):
+    for section in doctree.findall(nodes.section):
+        if section["ids"] not in ([shared] for shared in SHARED_IDS):
+            continue
+        owner = section.parent
+        while owner is not None and not owner.get("ids"):
+            owner = owner.parent
+        if owner is None:  # no enclosing id to borrow: drop the shared one
+            section["ids"] = []
+        else:
+            section["ids"] = [f"{owner['ids'][0]}-content"]
+
+
 def visit_citation(self, node):
     start = len(self.body)
     type(self).visit_citation(self, node)
@@ -102,5 +122,6 @@ def depart_citation(self, node):
 
 def setup(app):
     app.connect("doctree-resolved", _add_alt)
+    app.connect("doctree-resolved", _unique_ids)
     app.add_node(nodes.citation, override=True, html=(visit_citation, depart_citation))
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
