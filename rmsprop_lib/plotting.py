@@ -155,7 +155,7 @@ def plot_ema_weights(
         )
         if window < steps:
             ax.plot(window, (1 - gamma) * gamma**window, "o", color=line.get_color())
-    _label(ax, "k（往前数的时间步数）", "权重 $(1-\\gamma)\\gamma^k$")
+    _label(ax, "k（往前数的时间步数）", "权重 (1−γ)γᵏ")
     _legend(ax)
     return fig
 
