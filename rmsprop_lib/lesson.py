@@ -119,7 +119,8 @@ def rmsprop(params, states, hyperparams):
 
 def data_iter(features, labels, batch_size, generator):
     # 打乱样本的顺序，再按 batch_size 切成小批量（最后一批可能小一些）
-    for idx in torch.randperm(len(labels), generator=generator).split(batch_size):
+    order = torch.randperm(len(labels), generator=generator)
+    for idx in order.split(batch_size):
         yield features[idx], labels[idx]
 
 
@@ -127,16 +128,17 @@ def data_iter(features, labels, batch_size, generator):
 # fmt: off
 def train_ch7(trainer_fn, states, hyperparams, features, labels,
               batch_size=10, num_epochs=2, seed=0, record_every=100):
+    n, d = features.shape
     gen = torch.Generator().manual_seed(seed)  # 初始权重和样本顺序都来自它
-    w = torch.randn(features.shape[1], 1, generator=gen, dtype=features.dtype)
-    w = (w * 0.01).requires_grad_()
+    w = torch.randn(d, 1, generator=gen, dtype=features.dtype) * 0.01
+    w.requires_grad_()
     b = torch.zeros(1, dtype=features.dtype, requires_grad=True)
 
     def evaluate():  # 全部数据上的平均损失
         with torch.no_grad():
             return squared_loss(linreg(features, w, b), labels).mean().item()
 
-    n, result = len(labels), TrainResult([evaluate()], [0.0])
+    result = TrainResult([evaluate()], [0.0])
     for epoch in range(num_epochs):
         start, seen = time.perf_counter(), 0
         for X, y in data_iter(features, labels, batch_size, gen):
@@ -154,11 +156,12 @@ def train_ch7(trainer_fn, states, hyperparams, features, labels,
 
 def train_pytorch_ch7(trainer_fn, hyperparams, features, labels,
                       batch_size=10, num_epochs=2, seed=0, record_every=100):
+    n, d = features.shape
     gen = torch.Generator().manual_seed(seed)
-    net = nn.Linear(features.shape[1], 1, dtype=features.dtype)
+    net = nn.Linear(d, 1, dtype=features.dtype)
     with torch.no_grad():  # 与 train_ch7 相同的初始权重
-        w = torch.randn(features.shape[1], 1, generator=gen, dtype=features.dtype)
-        net.weight[:] = w.T * 0.01
+        w = torch.randn(d, 1, generator=gen, dtype=features.dtype) * 0.01
+        net.weight[:] = w.T
         net.bias.zero_()
     optimizer = trainer_fn(net.parameters(), **hyperparams)
     mse = nn.MSELoss()  # 均方误差，是平方损失均值的 2 倍
@@ -167,7 +170,7 @@ def train_pytorch_ch7(trainer_fn, hyperparams, features, labels,
         with torch.no_grad():
             return (mse(net(features).reshape(-1), labels) / 2).item()
 
-    n, result = len(labels), TrainResult([evaluate()], [0.0])
+    result = TrainResult([evaluate()], [0.0])
     for epoch in range(num_epochs):
         start, seen = time.perf_counter(), 0
         for X, y in data_iter(features, labels, batch_size, gen):

@@ -168,12 +168,15 @@ def plot_effective_lr(
     The y axis is logarithmic, so every value must be positive and finite.
     """
     _check_series(series)
-    fig, ax = _axes(ax, "plot_effective_lr")
+    fig, ax = _axes(ax, "plot_effective_lr", figsize=(4.5, 3.8))
     for label, values in series.items():
         ax.plot(range(1, len(values) + 1), values, label=label)
     _label(ax, "时间步 t", ylabel)
     ax.set_yscale("log")
-    _legend(ax)
+    # Below the axes, in two columns: inside, four labels would cover the curves.
+    ax.legend(
+        prop={"family": FONT_FAMILY}, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2
+    )
     return fig
 
 
