@@ -6,7 +6,9 @@ import inspect
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bs4 import BeautifulSoup
@@ -85,7 +87,7 @@ def test_prose_numbers_come_from_the_executed_cells(built_book):
     assert f"最终约为 {final}" in prose
 
 
-SHOWN = [
+SHOWN: list[Callable[..., Any]] = [
     lesson.rmsprop_2d,
     lesson.train_2d,
     lesson.adagrad_2d,
@@ -98,6 +100,13 @@ SHOWN = [
     lesson.train_ch7,
     lesson.train_pytorch_ch7,
 ]
+
+
+def found(pattern, text):
+    """The match of ``pattern`` in ``text``; failing the test when there is none."""
+    match = re.search(pattern, text, re.MULTILINE)
+    assert match is not None, (pattern, text[:2000])
+    return match
 
 
 def literal_blocks(node):
@@ -143,7 +152,7 @@ def test_implementation_sections_show_only_the_lesson(built_book):
     scratch = literal_blocks(section(soup, "从零开始实现"))
     rmsprop = next(code for code in scratch if code.startswith("def rmsprop("))
     assert len(rmsprop.strip().splitlines()) <= 12
-    names = [re.match(r"def (\w+)", code)[1] for code in scratch]
+    names = [found(r"^def (\w+)", code)[1] for code in scratch]
     # linreg and squared_loss are shown before the training that uses them.
     assert names.index("linreg") < names.index("train_ch7")
     assert names.index("squared_loss") < names.index("train_ch7")
@@ -261,7 +270,7 @@ def test_eps_part_says_only_what_the_page_prints(built_book):
     assert f"最小的元素也有{state[1]}，" in text
     assert f"比较的是全部{gap[1]}个记录下来的损失" in text
     assert f"第二行的差别{rounding[1]}不来自算法" in text
-    ratio = int(re.search(r"带来的差别约是它的(\d+)倍。", text)[1])
+    ratio = int(found(r"带来的差别约是它的(\d+)倍。", text)[1])
     assert abs(ratio - float(gap[2]) / float(rounding[1])) < 1
     # The sentence under the table of names agrees (it once blamed ε for different losses).
     table = prose(section(soup, "与 PyTorch 的参数名对照"))
@@ -300,7 +309,7 @@ def test_window_explanation_cites_the_printed_powers(built_book):
     soup = page(built_book)
     out = "\n".join(outputs(soup))
     powers = [float(v) for v in re.findall(r"γ\^n = (\S+)", out)]
-    inv_e = re.search(r"1/e = (\S+)", out)[1]
+    inv_e = found(r"1/e = (\S+)", out)[1]
     assert len(powers) == 4
     text = prose(section(soup, "步的平均"))
     assert f"都在{min(powers):.3f}到{max(powers):.3f}之间，接近" in text
@@ -315,7 +324,7 @@ def test_exercise_answers_cite_what_their_cells_print(built_book):
     soup = page(built_book)
     # 1: γ = 1 diverges.
     answer = solution(soup, 1)
-    first = re.search(r"前 4 个记录的损失： (\[.*\])", "\n".join(outputs(answer)))
+    first = found(r"前 4 个记录的损失： (\[.*\])", "\n".join(outputs(answer)))
     start, after_100 = json.loads(first[1].replace("'", '"'))[:2]
     assert f"损失就从开始时的{float(start):.2f}涨到了{after_100}；" in prose(answer)
     # 2: the grid's corners, cited in the direction the answer claims.
@@ -329,7 +338,7 @@ def test_exercise_answers_cite_what_their_cells_print(built_book):
     assert "振荡" not in text  # a heat map of final losses cannot show oscillation
     # 3: the rotated objective.
     answer = solution(soup, 3)
-    values = re.search(r"f 的值：原函数 (\S+)，旋转后 (\S+)", "\n".join(outputs(answer)))
+    values = found(r"f 的值：原函数 (\S+)，旋转后 (\S+)", "\n".join(outputs(answer)))
     assert f"20步后的函数值是{values[2]}，而原函数上是{values[1]}。" in prose(answer)
     # 4: from which γ on the explorer's end values stay below 1e-4.
     answer = solution(soup, 4)
@@ -351,7 +360,7 @@ def test_exercise_answers_cite_what_their_cells_print(built_book):
     )
     assert set(runs) == {"γ = 0.9", "γ = 0.99", "γ = min(0.99, 1 - 1/t)"}, runs
     text = prose(answer)
-    spread = float(re.search(r"最终损失相差不到(\S+?)：", text)[1])
+    spread = float(found(r"最终损失相差不到(\S+?)：", text)[1])
     finals = [last for _, last in runs.values()]
     assert abs(spread - (max(finals) - min(finals))) <= 1e-4  # printed to 4 decimals
     assert f"的损失已降到{runs['γ = 0.99'][0]:.4f}，" in text

@@ -70,7 +70,7 @@ def test_plot_ema_weights_draws_one_geometric_series_per_gamma_and_marks_its_win
     assert dot_09.get_xdata()[0] == pytest.approx(10)
     assert dot_09.get_ydata()[0] == pytest.approx(0.1 * 0.9**10)
     assert dot_07.get_xdata()[0] == pytest.approx(1 / 0.3)
-    assert dot_07.get_ydata()[0] / 0.3 == pytest.approx(math.exp(-1), abs=0.07)
+    assert float(np.asarray(dot_07.get_ydata())[0]) / 0.3 == pytest.approx(math.exp(-1), abs=0.07)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "γ = 0.9, 1/(1−γ) = 10",
         "γ = 0.7, 1/(1−γ) ≈ 3.3",
