@@ -13,6 +13,7 @@ from .plotting import (
     plot_effective_lr,
     plot_ema_weights,
     plot_final_loss_grid,
+    plot_loss_gap,
     plot_losses,
     show_trace_2d,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "plot_effective_lr",
     "plot_ema_weights",
     "plot_final_loss_grid",
+    "plot_loss_gap",
     "plot_losses",
     "rmsprop",
     "rmsprop_2d",

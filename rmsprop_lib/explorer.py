@@ -285,8 +285,8 @@ def explorer_svg(
             f'stroke="#555555"/><text x="{px - 8:g}" y="{py + 4:g}" '
             f'text-anchor="end">{y}</text>'
         )
-    ticks.append(f'<text x="{_LEFT + (b - a) * _SCALE / 2:g}" y="{_H - 6}">x1</text>')
-    ticks.append(f'<text x="12" y="{_TOP + (d - c) * _SCALE / 2:g}">x2</text></g>')
+    ticks.append(f'<text x="{_LEFT + (b - a) * _SCALE / 2:g}" y="{_H - 6}">x₁</text>')
+    ticks.append(f'<text x="12" y="{_TOP + (d - c) * _SCALE / 2:g}">x₂</text></g>')
     parts += ticks
     # the plane: contours, optimum, path, end point, in the plane's own units
     parts.append(

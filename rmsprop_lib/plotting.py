@@ -1,6 +1,10 @@
 """Figures for the chapter. Each function takes data, draws it, and returns the figure.
 
-matplotlib is imported inside the functions, so ``import rmsprop_lib`` stays light.
+matplotlib is imported inside the functions, so ``import rmsprop_lib`` stays light. Axis
+words are Chinese, as the chapter's prose; every text a function draws is given
+:data:`FONT_FAMILY`, so nothing depends on (or changes) matplotlib's rcParams. The default
+size (4.5 by 3.2 inches, text at 10 pt) keeps the text legible when a phone scales the
+figure to about 350 pixels wide: 10 pt × 350 / (72 × 4.5) ≈ 10.8 px.
 """
 
 from __future__ import annotations
@@ -24,12 +28,25 @@ __all__ = [
     "plot_effective_lr",
     "plot_ema_weights",
     "plot_final_loss_grid",
+    "plot_loss_gap",
     "plot_losses",
     "show_trace_2d",
 ]
 
 TRACE_COLOR = "#ff7f0e"
 CONTOUR_COLOR = "#1f77b4"
+# matplotlib falls back along this list glyph by glyph: Latin letters, digits, Greek and
+# math in DejaVu Sans (its default), Chinese in Noto Sans CJK SC (Debian: fonts-noto-cjk).
+FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
+
+
+def _label(ax: Axes, xlabel: str, ylabel: str) -> None:
+    ax.set_xlabel(xlabel, fontfamily=FONT_FAMILY)
+    ax.set_ylabel(ylabel, fontfamily=FONT_FAMILY)
+
+
+def _legend(ax: Axes) -> None:
+    ax.legend(prop={"family": FONT_FAMILY})
 
 
 def _axes(
@@ -60,19 +77,22 @@ def show_trace_2d(
     xlim: Point = (-5.5, 1.0),
     ylim: Point = (-3.0, 1.0),
     step: float = 0.1,
+    levels: int | Sequence[float] | None = None,
 ) -> Figure | SubFigure:
-    """The trajectory (``'-o'``) over contour lines of ``f`` on the chapter's grid."""
+    """The trajectory (``'-o'``) over contour lines of ``f`` on the chapter's grid.
+
+    ``levels`` goes to ``contour`` (a count or the values); by default matplotlib chooses.
+    """
     import numpy as np
 
     _check_show_trace_2d(f, trace, xlim, ylim, step)
     fig, ax = _axes(ax, "show_trace_2d")
     ax.plot(*zip(*trace.points), "-o", color=color, markersize=4, label=label)
     x1, x2 = np.meshgrid(np.arange(*xlim, step), np.arange(*ylim, step))
-    ax.contour(x1, x2, f(x1, x2), colors=CONTOUR_COLOR, linewidths=0.8)
-    ax.set_xlabel("x1")
-    ax.set_ylabel("x2")
+    ax.contour(x1, x2, f(x1, x2), levels=levels, colors=CONTOUR_COLOR, linewidths=0.8)
+    _label(ax, "$x_1$", "$x_2$")
     if label is not None:
-        ax.legend()
+        _legend(ax)
     return fig
 
 
@@ -83,30 +103,60 @@ def plot_losses(
     _check_result("plot_losses", result)
     fig, ax = _axes(ax, "plot_losses")
     ax.plot(result.epochs, result.losses, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    _label(ax, "迭代周期", "损失")
     if label is not None:
-        ax.legend()
+        _legend(ax)
     return fig
+
+
+def plot_loss_gap(
+    first: TrainResult, second: TrainResult, ax: Axes | None = None
+) -> Figure | SubFigure:
+    """The absolute difference of two runs' recorded losses against epoch."""
+    _check_result("plot_loss_gap", first)
+    _check_result("plot_loss_gap", second)
+    if first.epochs != second.epochs:
+        raise ValueError(
+            "plot_loss_gap: the two results must be recorded at the same epochs, got "
+            f"{len(first.epochs)} and {len(second.epochs)} records"
+        )
+    fig, ax = _axes(ax, "plot_loss_gap")
+    gaps = [abs(a - b) for a, b in zip(first.losses, second.losses)]
+    ax.plot(first.epochs, gaps, "-o", markersize=3)
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 0), useMathText=True)
+    _label(ax, "迭代周期", "两次记录的损失之差")
+    return fig
+
+
+def _number(value: float) -> str:
+    """``= 10`` for a whole number (up to rounding), else ``≈ 3.3``."""
+    whole = round(value)
+    return f"= {whole}" if abs(value - whole) < 1e-9 else f"≈ {value:.1f}"
 
 
 def plot_ema_weights(
     gammas: Sequence[float] = (0.95, 0.9, 0.8, 0.7), steps: int = 40, ax: Axes | None = None
 ) -> Figure | SubFigure:
-    """The weight :math:`(1-\\gamma)\\gamma^t` that a moving average gives a t-step-old gradient."""
+    """The weight :math:`(1-\\gamma)\\gamma^k` that a moving average gives a k-step-old gradient.
+
+    A dot on each curve marks :math:`k = 1/(1-\\gamma)`, where the weight has fallen to about
+    :math:`1/e` of the newest one.
+    """
     _check_numbers("plot_ema_weights", "gammas", gammas, low=0.0, high=1.0, high_open=True)
     _checks.check_int("plot_ema_weights", "steps", steps, minimum=1)
     fig, ax = _axes(ax, "plot_ema_weights")
-    t = list(range(steps))
+    ks = list(range(steps))
     for gamma in gammas:
-        ax.plot(
-            t,
-            [(1 - gamma) * gamma**k for k in t],
-            label=f"γ = {gamma:.2f}, 1/(1-γ) = {1 / (1 - gamma):.0f}",
+        window = 1 / (1 - gamma)
+        (line,) = ax.plot(
+            ks,
+            [(1 - gamma) * gamma**k for k in ks],
+            label=f"γ = {gamma:g}, 1/(1−γ) {_number(window)}",
         )
-    ax.set_xlabel("t (steps ago)")
-    ax.set_ylabel("weight")
-    ax.legend()
+        if window < steps:
+            ax.plot(window, (1 - gamma) * gamma**window, "o", color=line.get_color())
+    _label(ax, "k（往前数的时间步数）", "权重 (1−γ)γᵏ")
+    _legend(ax)
     return fig
 
 
@@ -118,13 +168,15 @@ def plot_effective_lr(
     The y axis is logarithmic, so every value must be positive and finite.
     """
     _check_series(series)
-    fig, ax = _axes(ax, "plot_effective_lr")
+    fig, ax = _axes(ax, "plot_effective_lr", figsize=(4.5, 3.8))
     for label, values in series.items():
         ax.plot(range(1, len(values) + 1), values, label=label)
-    ax.set_xlabel("step")
-    ax.set_ylabel(ylabel)
+    _label(ax, "时间步 t", ylabel)
     ax.set_yscale("log")
-    ax.legend()
+    # Below the axes, in two columns: inside, four labels would cover the curves.
+    ax.legend(
+        prop={"family": FONT_FAMILY}, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=2
+    )
     return fig
 
 
@@ -136,32 +188,39 @@ def plot_final_loss_grid(
 ) -> Figure | SubFigure:
     """Heat map of final losses, rows = γ, columns = learning rate, each cell annotated.
 
-    A run that diverged (an infinite or NaN loss) is left blank and labelled “发散”.
+    The colour scale is logarithmic (a diverging corner can be orders of magnitude above the
+    rest), with plain ticks such as 0.26 and 0.3. A run that diverged (an infinite or NaN
+    loss) is left blank and labelled “发散”.
     """
     import numpy as np
     from matplotlib.colors import LogNorm
+    from matplotlib.ticker import MaxNLocator
 
     _check_grid(lrs, gammas, losses)
-    fig, ax = _axes(ax, "plot_final_loss_grid", figsize=(5, 3.4))
+    fig, ax = _axes(ax, "plot_final_loss_grid", figsize=(4.6, 3.4))
     values = np.ma.masked_invalid(np.asarray(losses, dtype=float))
     image = ax.imshow(values, cmap="viridis_r", norm=LogNorm(), aspect="auto")
     ax.set_xticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
     ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas])
-    ax.set_xlabel("learning rate η")
-    ax.set_ylabel("γ")
+    _label(ax, "学习率 η", "γ")
     middle = np.sqrt(values.min() * values.max()) if values.count() else 1.0
     for (i, j), value in np.ndenumerate(values.filled(np.nan)):
-        text = f"{value:.3g}" if np.isfinite(value) else "发散"
         ax.text(
             j,
             i,
-            text,
+            f"{value:.4f}" if np.isfinite(value) else "发散",
             ha="center",
             va="center",
-            fontsize=8,
             color="white" if np.isfinite(value) and value > middle else "black",
+            fontfamily=FONT_FAMILY,
         )
-    fig.colorbar(image, ax=ax, label="final loss")
+    colorbar = fig.colorbar(image, ax=ax)
+    colorbar.set_label("最终损失", fontfamily=FONT_FAMILY)
+    if values.count():  # plain ticks inside the range instead of 3.4×10⁻¹
+        low, high = float(values.min()), float(values.max())
+        ticks = [t for t in MaxNLocator(5).tick_values(low, high) if low <= t <= high]
+        colorbar.ax.minorticks_off()
+        colorbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
     return fig
 
 

@@ -7,10 +7,12 @@ r"""The chapter's RMSProp written from scratch: state initialisation and the upd
     \boldsymbol{x}_t \leftarrow \boldsymbol{x}_{t-1}
         - \frac{\eta}{\sqrt{\boldsymbol{s}_t + \epsilon}} \odot \boldsymbol{g}_t
 
-with :math:`\epsilon = 10^{-6}` inside the square root. This is the teaching version; the
-general update behind :class:`rmsprop_lib.RMSprop` is :func:`rmsprop_lib.rmsprop_update`. Both
-give the same numbers up to float rounding: the general update computes the state with a
-fused multiply-add (``addcmul``), where the formula below rounds each product, so a step's
+with :math:`\epsilon = 10^{-6}` inside the square root. These are the public, checked names:
+each checks its arguments and then calls the plain function of the same name in
+``rmsprop_lib.lesson``, which the chapter shows. The general update behind
+:class:`rmsprop_lib.RMSprop` is :func:`rmsprop_lib.rmsprop_update`. Both give the same
+numbers up to float rounding: the general update computes the state with a fused
+multiply-add (``addcmul``), where the chapter's formula rounds each product, so a step's
 states differ by at most 2.5 machine epsilons relative to the state; given the same state
 the parameter steps are bit for bit equal.
 """
@@ -18,12 +20,10 @@ the parameter steps are bit for bit equal.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-import torch
 from torch import Tensor
 
-from . import _checks
+from . import _checks, lesson
 
 __all__ = ["init_rmsprop_states", "rmsprop"]
 
@@ -33,25 +33,18 @@ _HYPERPARAMS = {"lr": (0.0, float("inf")), "gamma": (0.0, 1.0)}
 def init_rmsprop_states(num_features: int = 5) -> tuple[Tensor, Tensor]:
     """Zero states for ``w`` (shape ``(num_features, 1)``) and ``b`` (shape ``(1,)``)."""
     _checks.check_int("init_rmsprop_states", "num_features", num_features, minimum=1)
-    s_w = torch.zeros((num_features, 1))
-    s_b = torch.zeros(1)
-    return s_w, s_b
+    return lesson.init_rmsprop_states(num_features)
 
 
 def rmsprop(
     params: Sequence[Tensor], states: Sequence[Tensor], hyperparams: Mapping[str, float]
 ) -> None:
-    """One RMSProp step in place; ``hyperparams`` holds ``lr`` (η) and ``gamma`` (γ)."""
-    _check_rmsprop(params, states, hyperparams)  # every p has a gradient, lr and γ in range
-    gamma, eps = hyperparams["gamma"], 1e-6
-    with torch.no_grad():
-        for p, s in zip(params, states):
-            s[:] = gamma * s + (1 - gamma) * p.grad**2
-            p[:] -= hyperparams["lr"] * p.grad / torch.sqrt(s + eps)
+    """One RMSProp step in place; ``hyperparams`` holds ``lr`` (η) and ``gamma`` (γ).
 
-
-def _check_rmsprop(params: Any, states: Any, hyperparams: Any) -> None:
-    """lr >= 0 and finite, 0 <= gamma <= 1 (gamma = 1, the exercise, keeps s at 0); every
-    parameter has a gradient."""
+    Checks everything first (lr >= 0 and finite, 0 <= gamma <= 1, where gamma = 1, the
+    exercise, keeps s at 0; one state per parameter, of its shape and dtype; every parameter
+    has a gradient), then runs the chapter's ``rmsprop_lib.lesson.rmsprop``.
+    """
     _checks.check_hyperparams("rmsprop", hyperparams, _HYPERPARAMS)
     _checks.check_params_and_states("rmsprop", params, states)
+    lesson.rmsprop(params, states, hyperparams)

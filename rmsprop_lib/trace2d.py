@@ -2,17 +2,19 @@
 
 Everything here works on plain Python floats, as the chapter does, so each step can be
 followed by hand. The functions return data; plotting lives in :mod:`rmsprop_lib.plotting`.
+``rmsprop_2d``, ``adagrad_2d`` and ``train_2d`` check their arguments and then call the plain
+functions of the same names in ``rmsprop_lib.lesson``, which the chapter shows.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from numbers import Real
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _checks
+from . import _checks, lesson
+from .lesson import Trace2D
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,12 +73,7 @@ def rmsprop_2d(
 ) -> tuple[float, float, float, float]:
     """One RMSProp step on two scalars; ``s1, s2`` are the moving averages of squared gradients."""
     _check_step("rmsprop_2d", x1, x2, s1, s2, eta, gamma, eps, grad)
-    g1, g2 = grad(x1, x2)
-    s1 = gamma * s1 + (1 - gamma) * g1 * g1
-    s2 = gamma * s2 + (1 - gamma) * g2 * g2
-    x1 -= eta / math.sqrt(s1 + eps) * g1
-    x2 -= eta / math.sqrt(s2 + eps) * g2
-    return x1, x2, s1, s2
+    return lesson.rmsprop_2d(x1, x2, s1, s2, eta, gamma, grad, eps)
 
 
 def adagrad_2d(
@@ -91,33 +88,13 @@ def adagrad_2d(
 ) -> tuple[float, float, float, float]:
     """One AdaGrad step: the same as :func:`rmsprop_2d` but ``s`` is a running *sum*."""
     _check_step("adagrad_2d", x1, x2, s1, s2, eta, 0.0, eps, grad)
-    g1, g2 = grad(x1, x2)
-    s1 += g1 * g1
-    s2 += g2 * g2
-    x1 -= eta / math.sqrt(s1 + eps) * g1
-    x2 -= eta / math.sqrt(s2 + eps) * g2
-    return x1, x2, s1, s2
-
-
-@dataclass
-class Trace2D:
-    """The points visited (start included) and the state after each step."""
-
-    points: list[Point] = field(default_factory=list)
-    states: list[Point] = field(default_factory=list)
+    return lesson.adagrad_2d(x1, x2, s1, s2, eta, grad, eps)
 
 
 def train_2d(trainer: Trainer, *, steps: int = 20, start: Point = (-5.0, -2.0)) -> Trace2D:
     """Run ``trainer`` for ``steps`` steps from ``start`` with zero state; return the trace."""
     _check_train_2d(trainer, steps, start)
-    x1, x2 = start
-    s1 = s2 = 0.0
-    trace = Trace2D(points=[(x1, x2)])
-    for _ in range(steps):
-        x1, x2, s1, s2 = trainer(x1, x2, s1, s2)
-        trace.points.append((x1, x2))
-        trace.states.append((s1, s2))
-    return trace
+    return lesson.train_2d(trainer, steps, start)
 
 
 def effective_lr(

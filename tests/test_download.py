@@ -222,14 +222,14 @@ def test_identical_cells_get_distinct_ids():
 
 
 def test_notebook_needs_no_myst_nb_and_shows_included_code(shipped_notebook):
-    import rmsprop_lib as rl
+    from rmsprop_lib import lesson  # the chapter shows the lesson's plain functions
 
     code = "\n".join(c.source for c in shipped_notebook.cells if c.cell_type == "code")
     markdown = "\n".join(c.source for c in shipped_notebook.cells if c.cell_type == "markdown")
     assert not MYST_NB_IMPORT.search(code)
     assert "def glue(name, value, display=True):" in code
     assert "{literalinclude}" not in markdown
-    assert f"```python\n{inspect.getsource(rl.rmsprop_2d).rstrip()}\n```" in markdown
+    assert f"```python\n{inspect.getsource(lesson.rmsprop_2d).rstrip()}\n```" in markdown
 
 
 def test_any_other_myst_nb_import_is_refused_with_the_cell_named():

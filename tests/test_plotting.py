@@ -5,6 +5,7 @@
 # mypy: disable-error-code="arg-type, union-attr, attr-defined, index"
 
 import math
+import re
 from functools import partial
 
 import matplotlib
@@ -27,7 +28,7 @@ def test_show_trace_2d_draws_the_trace_over_the_chapters_contours():
     trace = rl.train_2d(partial(rl.rmsprop_2d, eta=0.4, gamma=0.9), steps=20)
     fig = rl.show_trace_2d(rl.f_2d, trace)
     ax = fig.axes[0]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$x_1$", "$x_2$")
     (line,) = ax.get_lines()
     assert (line.get_color(), line.get_marker(), line.get_linestyle()) == ("#ff7f0e", "o", "-")
     assert list(zip(line.get_xdata(), line.get_ydata())) == trace.points
@@ -53,23 +54,36 @@ def test_show_trace_2d_draws_into_a_given_axes_with_a_legend():
 def test_plot_losses_draws_loss_against_epoch():
     result = rl.TrainResult(losses=[0.5, 0.3, 0.25], epochs=[0.0, 1.0, 2.0], epoch_times=[0.1])
     ax = rl.plot_losses(result, label="从零实现").axes[0]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("epoch", "loss")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("迭代周期", "损失")
     (line,) = ax.get_lines()
     assert list(line.get_xdata()) == [0.0, 1.0, 2.0] and list(line.get_ydata()) == [0.5, 0.3, 0.25]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["从零实现"]
 
 
-def test_plot_ema_weights_draws_one_geometric_series_per_gamma():
-    ax = rl.plot_ema_weights(gammas=(0.9, 0.5), steps=4).axes[0]
-    lines = ax.get_lines()
-    assert [list(line.get_xdata()) for line in lines] == [[0, 1, 2, 3]] * 2
-    np.testing.assert_allclose(lines[0].get_ydata(), [0.1, 0.09, 0.081, 0.0729], rtol=1e-12)
-    np.testing.assert_allclose(lines[1].get_ydata(), [0.5, 0.25, 0.125, 0.0625], rtol=1e-12)
+def test_plot_ema_weights_draws_one_geometric_series_per_gamma_and_marks_its_window():
+    ax = rl.plot_ema_weights(gammas=(0.9, 0.7), steps=12).axes[0]
+    curve_09, dot_09, curve_07, dot_07 = ax.get_lines()
+    assert list(curve_09.get_xdata()) == list(range(12))
+    np.testing.assert_allclose(curve_09.get_ydata()[:4], [0.1, 0.09, 0.081, 0.0729], rtol=1e-12)
+    np.testing.assert_allclose(curve_07.get_ydata()[:3], [0.3, 0.21, 0.147], rtol=1e-12)
+    # The dot sits at k = 1/(1-γ), where the weight (1-γ)γ^k is about 1/e of the first.
+    assert dot_09.get_xdata()[0] == pytest.approx(10)
+    assert dot_09.get_ydata()[0] == pytest.approx(0.1 * 0.9**10)
+    assert dot_07.get_xdata()[0] == pytest.approx(1 / 0.3)
+    assert float(np.asarray(dot_07.get_ydata())[0]) / 0.3 == pytest.approx(math.exp(-1), abs=0.07)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "γ = 0.90, 1/(1-γ) = 10",
-        "γ = 0.50, 1/(1-γ) = 2",
+        "γ = 0.9, 1/(1−γ) = 10",
+        "γ = 0.7, 1/(1−γ) ≈ 3.3",
     ]
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("t (steps ago)", "weight")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == (
+        "k（往前数的时间步数）",
+        "权重 (1−γ)γᵏ",
+    )
+
+
+def test_plot_ema_weights_leaves_out_a_dot_beyond_the_drawn_steps():
+    ax = rl.plot_ema_weights(gammas=(0.99,), steps=40).axes[0]
+    assert len(ax.get_lines()) == 1  # 1/(1-0.99) = 100 lies beyond k = 39
 
 
 def test_plot_effective_lr_draws_each_series_from_step_one_on_a_log_scale():
@@ -77,7 +91,7 @@ def test_plot_effective_lr_draws_each_series_from_step_one_on_a_log_scale():
     a, b = ax.get_lines()
     assert list(a.get_xdata()) == [1, 2] and list(a.get_ydata()) == [1.0, 0.5]
     assert list(b.get_xdata()) == [1, 2, 3] and list(b.get_ydata()) == [0.1, 0.2, 0.4]
-    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "时间步 t"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
 
 
@@ -94,8 +108,9 @@ def test_plot_final_loss_grid_shows_rows_of_gamma_and_columns_of_lr():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.01", "0.1", "1"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["0.9", "0.99"]
     texts = {(t.get_position(), t.get_text()) for t in ax.texts}
-    assert ((1, 0), "0.25") in texts and ((2, 1), "发散") in texts
-    assert fig.axes[1].get_ylabel() == "final loss"  # the colour bar
+    assert ((1, 0), "0.2500") in texts and ((2, 1), "发散") in texts
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("学习率 η", "γ")
+    assert fig.axes[1].get_ylabel() == "最终损失"  # the colour bar
 
 
 def test_plotting_functions_return_a_figure_and_change_no_rcparams():
@@ -105,7 +120,80 @@ def test_plotting_functions_return_a_figure_and_change_no_rcparams():
         rl.plot_ema_weights(),
         rl.plot_effective_lr({"a": [1.0]}),
         rl.plot_losses(rl.TrainResult([0.5], [0.0], [])),
+        rl.plot_loss_gap(rl.TrainResult([0.5], [0.0], []), rl.TrainResult([0.4], [0.0], [])),
         rl.plot_final_loss_grid([0.1], [0.9], [[0.3]]),
     ]
     assert all(isinstance(fig, matplotlib.figure.Figure) for fig in figures)
     assert dict(matplotlib.rcParams) == before
+
+
+def test_plot_final_loss_grid_labels_the_colour_bar_with_plain_numbers():
+    # Over 0.24-0.34 a log scale's default ticks read "3.4×10⁻¹"; these are plain numbers.
+    fig = rl.plot_final_loss_grid([0.01, 0.1], [0.9], [[0.2427, 0.3434]])
+    fig.canvas.draw()
+    colorbar = fig.axes[1]
+    assert [t.get_text() for t in colorbar.get_yticklabels()] == ["0.25", "0.275", "0.3", "0.325"]
+    assert [t.get_text() for t in colorbar.get_yticklabels(minor=True)] == []
+
+
+def test_plot_loss_gap_draws_the_absolute_difference_by_epoch():
+    first = rl.TrainResult(losses=[0.5, 0.3, 0.25], epochs=[0.0, 1.0, 2.0], epoch_times=[0.1])
+    second = rl.TrainResult(losses=[0.5, 0.3000002, 0.2499999], epochs=[0.0, 1.0, 2.0])
+    ax = rl.plot_loss_gap(first, second).axes[0]
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [0.0, 1.0, 2.0]
+    np.testing.assert_allclose(line.get_ydata(), [0.0, 2e-7, 1e-7], rtol=1e-6, atol=1e-15)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("迭代周期", "两次记录的损失之差")
+
+
+def test_plot_loss_gap_rejects_runs_recorded_at_different_epochs():
+    first = rl.TrainResult(losses=[0.5, 0.3], epochs=[0.0, 1.0])
+    second = rl.TrainResult(losses=[0.5, 0.3, 0.2], epochs=[0.0, 0.5, 1.0])
+    with pytest.raises(
+        ValueError,
+        match=r"^plot_loss_gap: the two results must be recorded at the same epochs, "
+        r"got 2 and 3 records$",
+    ):
+        rl.plot_loss_gap(first, second)
+
+
+def _figures():
+    return [
+        rl.show_trace_2d(rl.f_2d, rl.train_2d(rl.rmsprop_2d, steps=2), label="轨迹"),
+        rl.plot_ema_weights(),
+        rl.plot_effective_lr({"一": [1.0]}),
+        rl.plot_losses(rl.TrainResult([0.5], [0.0], []), label="从零实现"),
+        rl.plot_loss_gap(rl.TrainResult([0.5], [0.0], []), rl.TrainResult([0.4], [0.0], [])),
+        rl.plot_final_loss_grid([0.1, 0.2], [0.9], [[0.3, math.inf]]),
+    ]
+
+
+def test_every_chinese_figure_text_is_drawn_in_a_font_with_chinese_glyphs():
+    # A Chinese word in a font without its glyphs renders as boxes (and fails the book build).
+    chinese = 0
+    for fig in _figures():
+        for text in fig.findobj(matplotlib.text.Text):
+            if re.search(r"[\u4e00-\u9fff]", text.get_text()):
+                chinese += 1
+                assert "Noto Sans CJK SC" in text.get_fontfamily(), text.get_text()
+    assert chinese >= 10
+
+
+def test_default_figure_text_is_legible_on_a_phone():
+    # A phone shows a figure about 350 px wide: s pt in a W-inch figure is s·350/(72·W) px.
+    for fig in _figures():
+        fig.canvas.draw()
+        width = fig.get_figwidth()
+        for text in fig.findobj(matplotlib.text.Text):
+            if text.get_text() and text.get_visible():
+                assert text.get_fontsize() * 350 / (72 * width) >= 9, (text.get_text(), width)
+
+
+def test_every_figure_renders_to_svg_with_every_glyph_found(caplog):
+    # A missing glyph is logged by matplotlib (on stderr, i.e. an error, in the book build).
+    import io
+
+    with caplog.at_level("WARNING"):
+        for fig in _figures():
+            fig.savefig(io.BytesIO(), format="svg")
+    assert [r.getMessage() for r in caplog.records] == []
