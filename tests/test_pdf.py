@@ -108,34 +108,31 @@ PRINTED = ["book/rmsprop", "book/api", "book/performance", "book/index"]
 def test_pdf_begins_with_the_chapter_and_ends_with_the_site_front_page(built_book, pdf, text):
     # The index page is the web site's front page (its download buttons, search, how to
     # build): in print it closes the book as an afterword instead of opening it.
-    assert [(title, page) for title, page, _ in _outline(pdf)][0] == (
-        _chapters(built_book)[0][0],
-        0,
-    )
+    assert _outline(pdf)[0][:2] == (_chapters(built_book)[0][0], 0)
     assert [title for title, _, _ in _outline(pdf)] == [t for t, _ in _chapters(built_book)]
     first = _squash(pdf.pages[0].extract_text())
     assert first.startswith(_chapters(built_book)[0][0])
 
 
+def _check_bookmarks(pdf, marks, sections, pages: range) -> None:
+    """Bookmarks ``marks`` name and nest ``sections`` and point at pages that print them."""
+    assert len(marks) == len(sections), ([m[0] for m in marks], sections)
+    for (mark, page, children), (words, subsections) in zip(marks, sections):
+        assert words and all(w in mark for w in words), (mark, words)
+        assert page in pages, mark
+        printed = _squash(pdf.pages[page].extract_text())
+        assert all(w in printed for w in words), (mark, page)
+        _check_bookmarks(pdf, children, subsections, pages)
+
+
 def test_pdf_bookmarks_every_section_and_subsection_where_it_is_printed(built_book, pdf):
     outline = _outline(pdf)
     starts = [page for _, page, _ in outline] + [len(pdf.pages)]
-    for (title, start, marks), (expected_title, sections), end in zip(
+    for (title, start, marks), (expected, sections), end in zip(
         outline, _chapters(built_book), starts[1:], strict=True
     ):
-        assert title == expected_title
-
-        def check(marks, sections, where):
-            assert len(marks) == len(sections), (where, [m[0] for m in marks], sections)
-            for (mark, page, children), (words, subsections) in zip(marks, sections):
-                assert words and all(w in mark for w in words), (mark, words)
-                assert start <= page < end, mark
-                # The bookmark's page prints the heading.
-                printed = _squash(pdf.pages[page].extract_text())
-                assert all(w in printed for w in words), (mark, page)
-                check(children, subsections, mark)
-
-        check(marks, sections, title)
+        assert title == expected
+        _check_bookmarks(pdf, marks, sections, range(start, end))
     # Every section and subsection of the chapter is there, e.g. its exercises and the
     # subsection whose title holds an equation.
     chapter = outline[0][2]
@@ -277,7 +274,8 @@ def test_every_table_is_printed_whole_on_one_page_with_every_column(built_book, 
 def test_the_raw_results_file_is_summarised_not_printed(built_book, text):
     results = EXT.parents[1] / "benchmarks" / "results" / "optimizer_step.json"
     listed = [
-        _squash(line) for line in results.read_text(encoding="utf-8").splitlines()
+        _squash(line)
+        for line in results.read_text(encoding="utf-8").splitlines()
         if len(_squash(line)) >= 12
     ]
     assert len(listed) > 20

@@ -46,11 +46,12 @@ import yaml
 from docutils import nodes
 from myst_nb.core.variables import format_plain_text
 from myst_nb.sphinx_ext import OUTPUT_FOLDER
-from notebook_markdown import MarkdownConverter, MarkdownError, References
 from sphinx.application import Sphinx
 from sphinx.directives.code import LiteralIncludeReader
 from sphinx.util import docname_join, logging
 from sphinx.util.docutils import SphinxRole
+
+from notebook_markdown import MarkdownConverter, MarkdownError, References
 
 logger = logging.getLogger(__name__)
 
