@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import posixpath
 import re
@@ -191,18 +192,28 @@ def is_glue_record(output: nbformat.NotebookNode) -> bool:
     return bool(scrapbook.get("mime_prefix"))
 
 
-def glued_values(notebook: nbformat.NotebookNode) -> dict[str, str]:
-    """``name -> text/plain`` of every value the executed ``notebook`` glued."""
-    values = {}
+def glued_values(notebook: nbformat.NotebookNode, glue_file: Path | None = None) -> dict[str, str]:
+    """``name -> text/plain`` of every value the executed ``notebook`` glued.
+
+    MyST-NB writes the values beside the executed notebook (``<page>.glue.json``) and drops
+    from it the outputs that only recorded one (``display=False``); ``glue_file`` is read
+    when it exists, the notebook's own glue outputs otherwise.
+    """
+    records: dict[str, dict] = {}
+    if glue_file is not None and glue_file.is_file():
+        records = json.loads(glue_file.read_text(encoding="utf-8"))
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             scrapbook = output.get("metadata", {}).get("scrapbook")
-            if scrapbook and "name" in scrapbook:
+            if scrapbook and "name" in scrapbook and scrapbook["name"] not in records:
                 prefix = scrapbook.get("mime_prefix", "")
-                text = output.get("data", {}).get(prefix + "text/plain")
-                if text is not None:
-                    values[scrapbook["name"]] = text
-    return values
+                data = {k[len(prefix) :]: v for k, v in output.get("data", {}).items()}
+                records[scrapbook["name"]] = {"data": data}
+    return {
+        name: record["data"]["text/plain"]
+        for name, record in records.items()
+        if "text/plain" in record.get("data", {})
+    }
 
 
 def standalone_notebook(
@@ -300,7 +311,7 @@ def page_references(app: Sphinx, docname: str, executed: nbformat.NotebookNode):
         documents={doc: title.astext() for doc, title in env.titles.items()},
         citations=citations,
         bibliography=bibliography,
-        glue=glued_values(executed),
+        glue=glued_values(executed, _executed(app, docname).with_suffix(".glue.json")),
         format_glue=format_plain_text,
     )
     captions: dict[int, str] = {}
