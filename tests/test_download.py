@@ -209,6 +209,27 @@ def test_zip_holds_the_notebook_the_library_its_data_and_a_readme(archive):
     assert "jupyter lab" in readme and "!unzip -o rmsprop.zip" in readme
 
 
+def test_readme_and_page_say_what_to_install_and_what_fused_does_in_the_download(
+    built_book, archive
+):
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    python = project["requires-python"].removeprefix(">=")  # e.g. "3.11"
+    torch = next(d for d in project["dependencies"] if d.startswith("torch"))
+    matplotlib = next(d for d in project["optional-dependencies"]["plot"] if "matplotlib" in d)
+    readme = archive.read("README.md").decode("utf-8")
+    assert f"Python {python} 或更新版本" in readme
+    assert f'"{torch}"' in readme and f'"{matplotlib.split(",")[0]}"' in readme
+    assert "jupyterlab" in readme and "Jupyter" in readme
+    # fused=True: the zip's library is source only, so it raises and says how to get the kernel.
+    assert "FusedUnavailableError" in readme and "C 编译器" in readme and "pip" in readme
+    assert "自动退回" not in readme and "第一次使用时" not in readme  # the old, untrue promise
+    page = _page(built_book).select_one("a.notebook-zip").find_parent("p").get_text()
+    for needed in (f"Python {python}", "PyTorch", "matplotlib", "Jupyter", "README.md"):
+        assert needed in page, needed
+
+
 def test_zip_entries_have_a_fixed_order_time_and_mode(archive):
     infos = archive.infolist()
     assert [i.filename for i in infos] == sorted(i.filename for i in infos)

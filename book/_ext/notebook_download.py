@@ -7,18 +7,28 @@ MyST-NB writes the executed notebook of every page to ``<build>/jupyter_execute`
   the page's download menu (the page context's ``ipynb_source``);
 * for a page that uses the role ``{notebook-zip}`link text```, also writes ``<page>.zip``
   beside the page's HTML: the notebook with its outputs, the source of ``rmsprop_lib`` as
-  the notebook imported it (data file included) and a short README. Jupyter (and Colab)
-  run a notebook in its own folder, so ``import rmsprop_lib`` finds the library beside it
-  with nothing installed but Python, torch and matplotlib. The role links the zip from the
-  page's text, and the zip is added to the download menu.
+  the notebook imported it (data file included) and a README saying what to install
+  (Python, torch, matplotlib, Jupyter) and what ``fused=True`` does there. Jupyter (and
+  Colab) run a notebook in its own folder, so ``import rmsprop_lib`` finds the library beside
+  it with nothing of it installed. The role links the zip from the page's text, and the zip
+  is added to the download menu.
 
-The published notebook is the executed one, made standalone and reproducible:
+The published notebook is the executed one, made standalone, readable and reproducible:
 
 * ``from myst_nb import glue`` becomes a visible four-line ``glue`` that only displays its
   value (in the book, glue puts the value into the page's prose; nothing installs MyST-NB
-  on a reader's machine). Any other import of ``myst_nb`` is reported as a warning.
-* a ``literalinclude`` directive in a Markdown cell becomes the code block it shows in the
-  book, since its relative path means nothing in the download;
+  on a reader's machine). Any other import of ``myst_nb`` is reported as a warning. The
+  outputs that only recorded a glued value for the book are dropped.
+* the Markdown cells become plain Jupyter Markdown that reads as the page does
+  (``notebook_markdown.py``): after the build resolved the references, equation, figure and
+  exercise numbers, citation labels, glued values and titles are written out as text, a
+  numbered figure gets its caption below its cell, exercises become headings and their
+  solutions ``<details>``. A ``literalinclude`` becomes the code block it shows in the
+  book, since its relative path means nothing in the download. MyST without a plain form
+  fails the build with the cell named.
+* cells the book hides (``remove-cell``, ``hide-input``, ... and the code of a folded
+  solution) are kept, so the notebook runs top to bottom, and folded the way JupyterLab and
+  VS Code fold cells (``metadata.jupyter.source_hidden`` / ``outputs_hidden``).
 * cell ids are derived from the cells' content instead of being random, and zip entries
   have a fixed order, timestamp and mode, so two builds publish identical bytes (apart
   from what the cells print differently, such as wall-clock times).
