@@ -37,8 +37,11 @@ MYST = {
     "comment": re.compile(r"^%", re.MULTILINE),
     "block break": re.compile(r"^\+\+\+", re.MULTILINE),
 }
+# Code blocks (a fence whose info string is not a {directive}) and inline code (not a
+# role's argument).
 CODE = re.compile(
-    r"^(`{3,}|~{3,})[^`\n]*\n.*?^\1[ \t]*$|(?<!\})`[^`\n]+`", re.MULTILINE | re.DOTALL
+    r"^(`{3,}|~{3,})(?![ \t]*\{)[^`\n]*\n.*?^\1[ \t]*$|(?<!\})`[^`\n]+`",
+    re.MULTILINE | re.DOTALL,
 )
 
 

@@ -247,7 +247,13 @@ def standalone_notebook(
     notebook = nbformat.from_dict(notebook)  # a deep copy
     converter = MarkdownConverter(refs or References(), doc)
     cells = []
+    # A caption below a figure inside a folded solution joins the solution's next Markdown
+    # cell, so the answer reads as one "solution (continued)", not one per caption.
+    pending: str | None = None
     for index, cell in enumerate(notebook.cells):
+        if pending is not None and cell.cell_type != "markdown":
+            cells.append(nbformat.v4.new_markdown_cell(converter.cell(pending)))
+            pending = None
         if cell.cell_type == "code":
             cell.source = replace_glue_import(cell.source)
             found = MYST_NB_IMPORT.search(cell.source)
@@ -265,6 +271,8 @@ def standalone_notebook(
                 for part in FOLDS.get(tag, ()):
                     cell.metadata.setdefault("jupyter", {})[part] = True
         elif cell.cell_type == "markdown":
+            if pending is not None:
+                cell.source, pending = f"{pending}\n\n{cell.source}", None
             try:
                 cell.source = converter.cell(expand_literalincludes(cell.source, resolve_include))
             except MarkdownError as err:
@@ -273,7 +281,12 @@ def standalone_notebook(
                 continue
         cells.append(cell)
         if captions and index in captions:
-            cells.append(nbformat.v4.new_markdown_cell(converter.cell(captions[index])))
+            if converter.in_solution:
+                pending = captions[index]
+            else:
+                cells.append(nbformat.v4.new_markdown_cell(converter.cell(captions[index])))
+    if pending is not None:
+        cells.append(nbformat.v4.new_markdown_cell(converter.cell(pending)))
     notebook.cells = cells
     assign_content_ids(notebook)
     nbformat.validate(notebook)
