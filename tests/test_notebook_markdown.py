@@ -46,10 +46,10 @@ def tiny(tmp_path_factory):
     finally:
         sys.path.remove(str(EXT))
     published = app.outdir / "_sources" / "index.ipynb"
-    assert published.is_file(), app._warning.getvalue()
+    assert published.is_file(), app.warning.getvalue()
     notebook = nbformat.read(published, as_version=4)
     html = (app.outdir / "index.html").read_text(encoding="utf-8")
-    return notebook, html, app._warning.getvalue()
+    return notebook, html, app.warning.getvalue()
 
 
 def markdown(notebook) -> str:

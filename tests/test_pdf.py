@@ -307,7 +307,7 @@ def test_no_page_is_left_mostly_empty_except_where_a_part_ends(pdf, runs):
     height = float(pdf.pages[0].mediabox.height)
     top, bottom = height - 18 * 72 / 25.4, 18 * 72 / 25.4  # print.css's @page margins
     ends = {page - 1 for _, page, _ in _outline(pdf)[1:]} | {len(pdf.pages) - 1}
-    lowest = {}
+    lowest: dict[int, float] = {}
     for r in runs:
         lowest[r.page] = min(lowest.get(r.page, height), r.y)
     half = (top + bottom) / 2

@@ -339,10 +339,11 @@ def page_references(app: Sphinx, docname: str, executed: nbformat.NotebookNode):
     )
     captions: dict[int, str] = {}
     for cell in env.get_doctree(docname).findall(nodes.container):
-        figure = cell.get("cell_metadata", {}).get("mystnb", {}).get("figure", {})
+        metadata: dict = cell.get("cell_metadata") or {}
+        figure = metadata.get("mystnb", {}).get("figure", {})
         if cell.get("nb_element") == "cell_code" and figure.get("caption"):
-            number = numbered.get(figure.get("name", ""))
-            prefix = f"**{number}** " if number else ""
+            label = numbered.get(figure.get("name", ""))
+            prefix = f"**{label}** " if label else ""
             captions[cell["cell_index"]] = prefix + figure["caption"]
     return refs, captions
 
