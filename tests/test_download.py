@@ -26,6 +26,32 @@ AIRFOIL_SHA256 = "10ee06e6cfb27dae6b44213d421d217012fb1f9b697592e73a4e4016b52d42
 TIMING = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)? ?(?:sec|秒)")
 HIDDEN_OUTPUT = {"remove-cell", "remove-output", "remove-stdout"}
 MYST_NB_IMPORT = re.compile(r"^\s*(?:from|import)\s+myst_nb\b", re.MULTILINE)
+# MyST that Jupyter shows as literal text (outside code blocks and inline code).
+MYST = {
+    "role": re.compile(r"\{[A-Za-z][\w:+.-]*\}`"),
+    "directive fence": re.compile(r"^[ \t]*(?:`{3,}|~{3,}|:{3,})[ \t]*\{", re.MULTILINE),
+    "(label)= target": re.compile(r"^[ \t]*\([^()\s]+\)=[ \t]*$", re.MULTILINE),
+    "labelled math": re.compile(r"\$\$[ \t]*\([^()\s]+\)"),
+    "comment": re.compile(r"^%", re.MULTILINE),
+    "block break": re.compile(r"^\+\+\+", re.MULTILINE),
+}
+# Code blocks (a fence whose info string is not a {directive}) and inline code (not a
+# role's argument).
+CODE = re.compile(
+    r"^(`{3,}|~{3,})(?![ \t]*\{)[^`\n]*\n.*?^\1[ \t]*$|(?<!\})`[^`\n]+`",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def myst_left(notebook) -> list[str]:
+    """``cell n: kind: text`` for each piece of MyST syntax left in a Markdown cell."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown":
+            prose = CODE.sub("", cell.source)
+            for kind, pattern in MYST.items():
+                found += [f"cell {index}: {kind}: {m.group()!r}" for m in pattern.finditer(prose)]
+    return found
 
 
 def no_includes(path, options):
@@ -33,6 +59,8 @@ def no_includes(path, options):
 
 
 def load_extension():
+    if str(ROOT / "book" / "_ext") not in sys.path:
+        sys.path.insert(0, str(ROOT / "book" / "_ext"))  # as Sphinx imports the extensions
     spec = importlib.util.spec_from_file_location(
         "notebook_download", ROOT / "book" / "_ext" / "notebook_download.py"
     )
@@ -182,6 +210,27 @@ def test_zip_holds_the_notebook_the_library_its_data_and_a_readme(archive):
     assert "jupyter lab" in readme and "!unzip -o rmsprop.zip" in readme
 
 
+def test_readme_and_page_say_what_to_install_and_what_fused_does_in_the_download(
+    built_book, archive
+):
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    python = project["requires-python"].removeprefix(">=")  # e.g. "3.11"
+    torch = next(d for d in project["dependencies"] if d.startswith("torch"))
+    matplotlib = next(d for d in project["optional-dependencies"]["plot"] if "matplotlib" in d)
+    readme = archive.read("README.md").decode("utf-8")
+    assert f"Python {python} 或更新版本" in readme
+    assert f'"{torch}"' in readme and f'"{matplotlib.split(",")[0]}"' in readme
+    assert "jupyterlab" in readme and "Jupyter" in readme
+    # fused=True: the zip's library is source only, so it raises and says how to get the kernel.
+    assert "FusedUnavailableError" in readme and "C 编译器" in readme and "pip" in readme
+    assert "自动退回" not in readme and "第一次使用时" not in readme  # the old, untrue promise
+    page = _page(built_book).select_one("a.notebook-zip").find_parent("p").get_text()
+    for needed in (f"Python {python}", "PyTorch", "matplotlib", "Jupyter", "README.md"):
+        assert needed in page, needed
+
+
 def test_zip_entries_have_a_fixed_order_time_and_mode(archive):
     infos = archive.infolist()
     assert [i.filename for i in infos] == sorted(i.filename for i in infos)
@@ -230,6 +279,91 @@ def test_notebook_needs_no_myst_nb_and_shows_included_code(shipped_notebook):
     assert "def glue(name, value, display=True):" in code
     assert "{literalinclude}" not in markdown
     assert f"```python\n{inspect.getsource(lesson.rmsprop_2d).rstrip()}\n```" in markdown
+
+
+def test_shipped_markdown_has_no_myst_syntax_left(shipped_notebook):
+    assert myst_left(shipped_notebook) == []
+
+
+def test_the_myst_check_finds_each_kind_of_myst_and_ignores_code():
+    samples = {
+        "role": "式 {eq}`eq-x` 中",
+        "directive fence": "```{exercise}\nQ\n```",
+        "(label)= target": "(sec-x)=\n# T",
+        "labelled math": "$$\na\n$$ (eq-a)",
+        "comment": "% a note",
+        "block break": "+++",
+    }
+    for kind, source in samples.items():
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(source)])
+        assert [f for f in myst_left(notebook) if f.startswith(f"cell 0: {kind}:")], kind
+    code = 'Inline `{x}` code.\n\n```python\nf"{a}`"\n```'
+    assert myst_left(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(code)])) == []
+
+
+def _page(built_book):
+    html = (built_book.html / "book" / "rmsprop.html").read_text(encoding="utf-8")
+    return BeautifulSoup(html, "html.parser").select_one("article.bd-article")
+
+
+def _markdown(notebook) -> str:
+    return "\n\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+
+
+def test_shipped_markdown_says_what_the_page_says(built_book, shipped_notebook):
+    page, text = _page(built_book), _markdown(shipped_notebook)
+    equations = [e.get_text().strip("#") for e in page.select("span.eqno")]
+    assert len(equations) >= 3
+    assert [n for n in equations if f"\\tag{{{n.strip('()')}}}" not in text] == []
+    equation_refs = {a.get_text() for a in page.select('a.reference[href^="#equation-"]')}
+    assert equation_refs and [r for r in equation_refs if f"式 {r}" not in text] == []
+    figure_refs = {s.get_text() for s in page.select("span.std-numref")}
+    assert figure_refs and [r for r in figure_refs if r not in text] == []
+    captions = [c.get_text().strip() for c in page.select("figcaption .caption-number")]
+    assert len(captions) >= 9 and [c for c in captions if f"**{c}**" not in text] == []
+    glued = [s.get_text() for s in page.select("span.pasted-text")]
+    assert len(glued) >= 8 and [g for g in glued if g not in text] == []
+    # Citations as the page prints them, and the page's reference list at the end.
+    labels = [a.get_text() for a in page.select(".citation .label a")]
+    assert "TH12" in labels and [lab for lab in labels if f"[{lab}]" not in text] == []
+    # (the page ties initials to names with no-break spaces, the notebook with spaces)
+    entries = [c.select_one("p").get_text().replace("\xa0", " ") for c in page.select(".citation")]
+    last = shipped_notebook.cells[-1].source.splitlines()
+    assert last[-len(labels) :] == [f"- [{lab}] {e}" for lab, e in zip(labels, entries)]
+    # Exercises as headings, their solutions folded.
+    exercises = [c.get_text().strip() for c in page.select(".exercise .caption-number")]
+    assert len(exercises) == 4
+    for exercise in exercises:
+        assert re.search(rf"^#+ {re.escape(exercise)}$", text, re.MULTILINE), exercise
+        assert f"<details><summary>解答 {exercise}</summary>" in text
+
+
+def test_notebook_renders_in_nbconvert_with_math_images_and_folded_answers(
+    built_book, shipped_notebook
+):
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(shipped_notebook)
+    rendered = BeautifulSoup(html, "html.parser")
+    prose = rendered.select(".jp-MarkdownOutput")
+    text = "\n".join(m.get_text() for m in prose)
+    page = _page(built_book)
+    # Math: the TeX reaches MathJax (which the exported page loads) with its numbers.
+    assert "MathJax" in html
+    for number in (e.get_text().strip("#()") for e in page.select("span.eqno")):
+        assert f"\\tag{{{number}}}" in text
+    # Images: every figure of the page is drawn (the explorer's static picture in its HTML).
+    outputs = rendered.select(".jp-OutputArea-output")
+    images = [i for o in outputs for i in o.select('img[src^="data:image/svg+xml"]')]
+    drawings = [s for o in outputs for s in o.select("svg")]
+    assert len(images) + len(drawings) == len(page.select("figure")) >= 9
+    # Folded answers: <details> elements whose Markdown, math included, was rendered.
+    details = [d for m in prose for d in m.select("details")]
+    assert len(details) >= len(page.select(".solution")) >= 4
+    summaries = [d.find("summary") for d in details]
+    assert all(s is not None and s.get_text().startswith("解答 练习 ") for s in summaries)
+    assert any(d.select("p") and "$" in d.get_text() for d in details)
+    assert "{numref}" not in text and "```{" not in text and "{glue" not in text
 
 
 def test_any_other_myst_nb_import_is_refused_with_the_cell_named():

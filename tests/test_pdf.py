@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -68,9 +69,250 @@ def test_pdf_is_linked_from_the_book_index(built_book, pdf):
     assert f"../{PDF_NAME}" in links
 
 
-def test_pdf_has_one_bookmark_per_page_in_reading_order(built_book, pdf):
-    titles = [_squash(_article(built_book, doc).find("h1").get_text()).rstrip("#") for doc in PAGES]
-    assert [_squash(item.title) for item in pdf.outline] == titles
+def _outline(pdf, items=None) -> list[tuple[str, int, list]]:
+    """The PDF's bookmarks as ``(title, page index, children)``."""
+    result: list[tuple[str, int, list]] = []
+    for item in pdf.outline if items is None else items:
+        if isinstance(item, list):
+            title, page, _ = result[-1]
+            result[-1] = (title, page, _outline(pdf, item))
+        else:
+            result.append((_squash(item.title), pdf.get_destination_page_number(item), []))
+    return result
+
+
+def _sections(section, level: int = 2) -> list[tuple[list[str], list]]:
+    """The headings of the sections inside ``section`` as ``(words, subsections)``."""
+    found = []
+    for child in section.find_all("section"):
+        heading = child.find(f"h{level}")
+        if child.find_parent("section") is not section or heading is None:
+            continue
+        found.append((_words(heading.get_text()), _sections(child, level + 1)))
+    return found
+
+
+def _chapters(built_book) -> list[tuple[str, list]]:
+    """Each printed page's title and its heading tree, in the order the PDF should print them."""
+    pages = []
+    for doc in PRINTED:
+        top = _article(built_book, doc).find("section")
+        title = _squash(top.find("h1").get_text()).rstrip("#")
+        pages.append((title, _sections(top)))
+    return pages
+
+
+PRINTED = ["book/rmsprop", "book/api", "book/performance", "book/index"]
+
+
+def test_pdf_begins_with_the_chapter_and_ends_with_the_site_front_page(built_book, pdf, text):
+    # The index page is the web site's front page (its download buttons, search, how to
+    # build): in print it closes the book as an afterword instead of opening it.
+    assert _outline(pdf)[0][:2] == (_chapters(built_book)[0][0], 0)
+    assert [title for title, _, _ in _outline(pdf)] == [t for t, _ in _chapters(built_book)]
+    first = _squash(pdf.pages[0].extract_text())
+    assert first.startswith(_chapters(built_book)[0][0])
+
+
+def _check_bookmarks(pdf, marks, sections, pages: range) -> None:
+    """Bookmarks ``marks`` name and nest ``sections`` and point at pages that print them."""
+    assert len(marks) == len(sections), ([m[0] for m in marks], sections)
+    for (mark, page, children), (words, subsections) in zip(marks, sections):
+        assert words and all(w in mark for w in words), (mark, words)
+        assert page in pages, mark
+        printed = _squash(pdf.pages[page].extract_text())
+        assert all(w in printed for w in words), (mark, page)
+        _check_bookmarks(pdf, children, subsections, pages)
+
+
+def test_pdf_bookmarks_every_section_and_subsection_where_it_is_printed(built_book, pdf):
+    outline = _outline(pdf)
+    starts = [page for _, page, _ in outline] + [len(pdf.pages)]
+    for (title, start, marks), (expected, sections), end in zip(
+        outline, _chapters(built_book), starts[1:], strict=True
+    ):
+        assert title == expected
+        _check_bookmarks(pdf, marks, sections, range(start, end))
+    # Every section and subsection of the chapter is there, e.g. its exercises and the
+    # subsection whose title holds an equation.
+    chapter = outline[0][2]
+    assert len(chapter) >= 6 and sum(len(children) for _, _, children in chapter) >= 4
+
+
+def test_pdf_title_is_the_books_title_and_viewers_show_it(pdf):
+    import yaml
+
+    config = yaml.safe_load((EXT.parents[1] / "_config.yml").read_text(encoding="utf-8"))
+    assert pdf.metadata.title == config["title"]
+    assert bool(pdf.trailer["/Root"]["/ViewerPreferences"]["/DisplayDocTitle"]) is True
+
+
+# --- where the text lands on the paper ----------------------------------------------------
+
+MARGIN = 16 * 72 / 25.4  # the narrower page margin of print.css (@page), in points
+MONO_ADVANCE = 0.602  # DejaVu Sans Mono's advance width, in ems
+
+
+@dataclass
+class Run:
+    """A piece of text as the PDF draws it: position of its start, size, font."""
+
+    page: int
+    x: float
+    y: float
+    size: float
+    font: str
+    text: str
+
+    @property
+    def right(self) -> float:
+        """Where the run ends (exact for the monospaced code font, the start otherwise)."""
+        if "Mono" not in self.font:
+            return self.x
+        return self.x + len(self.text.rstrip()) * MONO_ADVANCE * self.size
+
+
+@pytest.fixture(scope="module")
+def runs(pdf) -> list[Run]:
+    found: list[Run] = []
+    for index, page in enumerate(pdf.pages):
+
+        def visit(text, cm, tm, font, size, index=index):
+            if text.strip():
+                # Text space -> user space: the text matrix, then the current transformation.
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                scale = abs(tm[0] * cm[0] + tm[1] * cm[2])
+                name = str(font.get("/BaseFont", "")) if font else ""
+                found.append(Run(index, x, y, size * scale, name, text))
+
+        page.extract_text(visitor_text=visit)
+    return found
+
+
+def _printed(built_book, doc: str):
+    """The page's article as printed: without what is written for the web page only."""
+    article = _article(built_book, doc)
+    for web_only in article.select(".interactive-only"):
+        web_only.decompose()
+    return article
+
+
+def test_no_text_is_drawn_outside_the_paper_or_into_its_margins(pdf, runs):
+    width, height = float(pdf.pages[0].mediabox.width), float(pdf.pages[0].mediabox.height)
+    outside = [
+        (r.page, round(r.x), round(r.right), round(r.y), r.text[:40])
+        for r in runs
+        if r.x < MARGIN - 2 or r.right > width - MARGIN + 2 or not 0 < r.y < height
+    ]
+    assert outside == []
+    # The measure is real: the code's longest lines reach close to the right margin.
+    assert max(r.right for r in runs if "Mono" in r.font) > width - MARGIN - 60
+
+
+def _lines(pdf) -> list[str]:
+    lines = []
+    for page in pdf.pages:
+        lines += [_squash(line) for line in page.extract_text().splitlines()]
+    return [line for line in lines if line]
+
+
+def _printed_whole_or_split_at_spaces(line: str, lines: list[str]) -> bool:
+    """Whether ``line`` is one line of the PDF, or consecutive lines that split it only
+    where it has whitespace (whitespace itself does not count: the PDF's text drops it)."""
+    squashed = _squash(line)
+    spaces, k = set(), 0
+    for char in line:
+        if char.isspace():
+            spaces.add(k)
+        else:
+            k += 1
+    for i, first in enumerate(lines):
+        if not squashed.startswith(first):
+            continue
+        at, j = len(first), i + 1
+        while at < len(squashed) and at in spaces and j < len(lines):
+            if not squashed.startswith(lines[j], at):
+                break
+            at, j = at + len(lines[j]), j + 1
+        if at == len(squashed):
+            return True
+    return False
+
+
+def test_code_lines_wrap_only_between_tokens(built_book, pdf):
+    lines = _lines(pdf)
+    code = [
+        line
+        for doc in PRINTED
+        for pre in _printed(built_book, doc).select("pre")
+        for line in pre.get_text().splitlines()
+        if line.strip()
+    ]
+    assert len(code) > 200
+    assert [line for line in code if not _printed_whole_or_split_at_spaces(line, lines)] == []
+    # The broken line of the first edition, and the check that finds one:
+    assert any("sharey=True" in line for line in lines)
+    assert not _printed_whole_or_split_at_spaces("f(a, sharey=True)", ["f(a,sharey=Tru", "e)"])
+
+
+def test_every_table_is_printed_whole_on_one_page_with_every_column(built_book, pdf):
+    pages = [_squash(page.extract_text()) for page in pdf.pages]
+    tables = [t for doc in PRINTED for t in _printed(built_book, doc).select("table")]
+    widest = max(len(t.select("tr")[0].select("th, td")) for t in tables)
+    assert widest >= 12  # the appendix's benchmark table
+    for table in tables:
+        rows = [
+            [" ".join(_words(cell.get_text())) for cell in row.select("th, td")]
+            for row in table.select("tr")
+        ]
+        cells = [_squash(cell) for row in rows for cell in row if cell.strip()]
+        holders = [i for i, text in enumerate(pages) if all(c in text for c in cells)]
+        assert holders, rows[0]
+
+
+def test_the_raw_results_file_is_summarised_not_printed(built_book, text):
+    results = EXT.parents[1] / "benchmarks" / "results" / "optimizer_step.json"
+    listed = [
+        _squash(line)
+        for line in results.read_text(encoding="utf-8").splitlines()
+        if len(_squash(line)) >= 12
+    ]
+    assert len(listed) > 20
+    assert [line for line in listed if line in text] == []
+    # What the print says instead, as the page writes it for print:
+    article = _article(built_book, "book/performance")
+    summaries = [_squash(e.get_text()) for e in article.select(".static-only")]
+    assert summaries and all(s in text for s in summaries)
+    assert "optimizer_step.json" in summaries[0]
+    # ... and the web page still offers the file itself.
+    assert article.select(".interactive-only details")
+
+
+def test_the_explorer_paragraph_says_what_the_printed_figure_shows(built_book, text):
+    section = _article(built_book, "book/rmsprop").find(id="sec-explorer")
+    web = [_words(e.get_text()) for e in section.select(".interactive-only")]
+    printed = [_words(e.get_text()) for e in section.select(".static-only")]
+    assert web and printed
+    # The print says what its figure shows and where the interactive one is ...
+    assert all(w in text for words in printed for w in words)
+    assert any("网页版" in w for w in printed[0])
+    assert any("图5是它打开时的画面" in w for w in printed[0])
+    # ... and none of what speaks to the web page's sliders.
+    assert [words[0] for words in web if words[0] in text] == []
+    assert "拖动滑块改变学习率" in web[0][0]
+
+
+def test_no_page_is_left_mostly_empty_except_where_a_part_ends(pdf, runs):
+    height = float(pdf.pages[0].mediabox.height)
+    top, bottom = height - 18 * 72 / 25.4, 18 * 72 / 25.4  # print.css's @page margins
+    ends = {page - 1 for _, page, _ in _outline(pdf)[1:]} | {len(pdf.pages) - 1}
+    lowest: dict[int, float] = {}
+    for r in runs:
+        lowest[r.page] = min(lowest.get(r.page, height), r.y)
+    half = (top + bottom) / 2
+    empty = [p for p in range(len(pdf.pages)) if p not in ends and lowest.get(p, height) > half]
+    assert empty == []
 
 
 def test_pdf_holds_every_heading_of_every_page(built_book, text):

@@ -165,20 +165,40 @@ def test_ci_run_runs_the_readme_test_command():
     assert "npm ci" not in script
 
 
-def test_pages_builds_with_the_readme_command_and_deploys_on_pushes_to_main():
-    pages = load("pages.yml")
-    assert triggers(pages)["push"] == {"branches": ["main"]}
+def test_pages_deploys_only_a_commit_whose_tests_passed():
+    pages, ci = load("pages.yml"), load("ci.yml")
+    # Triggered by CI finishing on main (nothing else), for a push that succeeded ...
+    assert triggers(pages) == {
+        "workflow_run": {"workflows": [ci["name"]], "types": ["completed"], "branches": ["main"]}
+    }
+    build, deploy = pages["jobs"]["build"], pages["jobs"]["deploy"]
+    condition = " ".join(build["if"].split())
+    assert condition == (
+        "github.event.workflow_run.conclusion == 'success' && "
+        "github.event.workflow_run.event == 'push'"
+    )
+    # ... and it builds the very commit the tests passed for.
+    checkout = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["ref"] == "${{ github.event.workflow_run.head_sha }}"
+    assert deploy["needs"] == "build"
+    assert deploy["environment"]["name"] == "github-pages"
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
     assert pages["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
     assert pages["concurrency"] == {"group": "pages", "cancel-in-progress": False}
-    build, deploy = pages["jobs"]["build"], pages["jobs"]["deploy"]
+
+
+def test_pages_builds_with_the_readme_command_chromium_and_the_pdf_required():
+    build = load("pages.yml")["jobs"]["build"]
+    runs = "\n".join(s["run"] for s in build["steps"] if "run" in s)
+    # Chromium and the fonts the PDF edition prints with, as .ci/run installs them for the tests.
+    installed = set(re.findall(r"[\w.+-]+", runs.split("apt-get install", 1)[1].split("\n\n")[0]))
+    assert {"chromium", "fonts-noto-cjk", "fonts-wqy-microhei"} <= installed
+    step = next(s for s in build["steps"] if readme_command("build-command") in s.get("run", ""))
+    assert step["env"]["RMSPROP_BOOK_PDF"] == "on"  # a build without the PDF fails
+    assert "test -s _build/html/rmsprop-book.pdf" in step["run"]
     uses = [s.get("uses", "").split("@")[0] for s in build["steps"]]
     assert "actions/configure-pages" in uses
     upload = next(
         s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@")
     )
     assert upload["with"]["path"] == "_build/html"
-    build_runs = "\n".join(s["run"] for s in build["steps"] if "run" in s)
-    assert readme_command("build-command") in build_runs
-    assert deploy["needs"] == "build"
-    assert deploy["environment"]["name"] == "github-pages"
-    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]

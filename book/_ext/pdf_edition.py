@@ -9,7 +9,7 @@ exercise solutions. Chromium is needed anyway by the browser tests.
 At the end of an HTML build, when Chromium and Playwright are available, every page of the
 table of contents is printed (print style sheet ``pdf_static/print.css``, folded solutions
 unfolded, MathJax finished) and the pages are joined into ``<outdir>/<pdf_edition_file>``
-with one bookmark per page. The file is written to a temporary name and renamed, so a
+with a bookmark for every heading. The file is written to a temporary name and renamed, so a
 failed print never leaves half a PDF behind; it is rebuilt only when a printed page changed
 (a digest of the pages is kept beside it, outside the site). Its metadata carry no date and
 no ``/ID``: two builds of the same commit publish the same bytes.
@@ -59,6 +59,21 @@ PREPARE = """async () => {
 }"""
 
 
+# The headings Chromium puts into its document outline (every rendered heading, in order),
+# with the level and text a bookmark should show: MathJax's equations as their plain text.
+HEADINGS = """() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')]
+    .filter(h => h.getClientRects().length > 0)
+    .map(h => {
+        const copy = h.cloneNode(true);
+        copy.querySelectorAll('.headerlink').forEach(e => e.remove());
+        copy.querySelectorAll('mjx-container').forEach(m => {
+            const mml = m.querySelector('mjx-assistive-mml');
+            m.replaceWith(mml ? mml.textContent : m.textContent);
+        });
+        return [Number(h.tagName[1]), copy.textContent.replace(/\\s+/g, ' ').trim()];
+    })"""
+
+
 def chromium() -> str | None:
     """The Chromium executable to print with: ``$CHROMIUM``, else ``chromium`` on PATH."""
     return (
@@ -97,7 +112,13 @@ def _decide(app) -> None:
 
 
 def _pages(app) -> list[str]:
-    """Documents in reading order: the root, then its table of contents, depth first."""
+    """Documents in the PDF's order: the table of contents depth first, the root page last.
+
+    The PDF begins with the chapter. The root page is the web site's front page (how to
+    read the site, its download buttons and search, how to build it): in print it is the
+    afterword that says where the book comes from and how it is made, not a first page a
+    reader must turn past.
+    """
     order: list[str] = []
 
     def visit(doc: str) -> None:
@@ -108,7 +129,7 @@ def _pages(app) -> list[str]:
             visit(child)
 
     visit(app.config.root_doc)
-    return order
+    return order[1:] + order[:1]
 
 
 def _digest(outdir: Path, pages: list[str]) -> str:
@@ -157,16 +178,16 @@ def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
                 broken = page.evaluate(PREPARE)
                 if broken:
                     raise ExtensionError(f"pdf_edition: {doc}: images that did not load: {broken}")
+                # Page size and margins come from print.css (@page); the outline is Chromium's
+                # document outline, one bookmark per heading, nested as the headings are.
                 pdf = page.pdf(
-                    format="A4",
                     print_background=False,
-                    outline=False,
-                    margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
+                    prefer_css_page_size=True,
+                    outline=True,
+                    tagged=True,
                 )
-                start = starts[doc] = len(writer.pages)
-                writer.append(_reader(pdf))
-                title = app.env.titles[doc].astext() if doc in app.env.titles else doc
-                writer.add_outline_item(title=title, page_number=start)
+                starts[doc] = len(writer.pages)
+                _append(writer, _reader(pdf), page.evaluate(HEADINGS), doc)
         finally:
             browser.close()
     _relink(writer, outdir.resolve().as_uri() + "/", starts)
@@ -175,9 +196,44 @@ def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
     writer.add_metadata(
         {"/Title": app.config.html_title or app.config.project, "/Author": app.config.author}
     )
+    # PDF viewers show the title, not the file name, in their title bar.
+    writer.create_viewer_preferences()
+    writer.viewer_preferences.display_doctitle = True  # type: ignore[union-attr]
     writer.compress_identical_objects()
     with open(path, "wb") as out:
         writer.write(out)
+
+
+def _append(writer, reader, headings: list[list], doc: str) -> None:
+    """Append the printed page ``reader`` to ``writer`` with a bookmark for each heading.
+
+    Chromium's outline knows where each heading landed but names some badly (an equation
+    in a heading is left out, some titles come out twice); ``headings`` are the page's
+    rendered headings in the same order, ``[level, text]``, which name and nest them.
+    """
+    marks: list[int] = []
+
+    def flatten(items) -> None:
+        for item in items:
+            if isinstance(item, list):
+                flatten(item)
+            else:
+                marks.append(reader.get_destination_page_number(item))
+
+    flatten(reader.outline)
+    if len(marks) != len(headings):
+        raise ExtensionError(
+            f"pdf_edition: {doc}: Chromium's outline has {len(marks)} headings, "
+            f"the page {len(headings)}: {headings}"
+        )
+    start = len(writer.pages)
+    writer.append(reader, import_outline=False)
+    parents: list[tuple[int, object]] = []  # (level, bookmark) of the open headings
+    for (level, title), index in zip(headings, marks):
+        while parents and parents[-1][0] >= level:
+            parents.pop()
+        parent = parents[-1][1] if parents else None
+        parents.append((level, writer.add_outline_item(title, start + index, parent=parent)))
 
 
 def _relink(writer, site: str, starts: dict[str, int]) -> None:
@@ -235,4 +291,5 @@ def setup(app):
     app.connect("builder-inited", _decide)
     app.connect("build-finished", _print)
     app.add_css_file("print.css", media="print")
+    app.add_css_file("editions.css")
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
