@@ -197,7 +197,7 @@ def plot_final_loss_grid(
     from matplotlib.ticker import MaxNLocator
 
     _check_grid(lrs, gammas, losses)
-    fig, ax = _axes(ax, "plot_final_loss_grid", figsize=(4.6, 3.4))
+    fig, ax = _axes(ax, "plot_final_loss_grid", figsize=(4.0, 3.2))
     values = np.ma.masked_invalid(np.asarray(losses, dtype=float))
     image = ax.imshow(values, cmap="viridis_r", norm=LogNorm(), aspect="auto")
     ax.set_xticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])

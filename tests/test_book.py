@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
-import rmsprop_lib
 from rmsprop_lib import lesson
 
 pytestmark = pytest.mark.book

@@ -243,7 +243,7 @@ def test_notebook_link_downloads_a_notebook_with_outputs(reader):
 def test_exercise_answers_are_folded_and_open_on_click(reader):
     page = reader.open("book/rmsprop.html")
     solutions = page.locator("div.solution")
-    assert solutions.count() == 4
+    assert solutions.count() == 5
     for i in range(4):
         solution = solutions.nth(i)
         body = solution.locator("section, div.cell").first

@@ -8,3 +8,7 @@ extensions = ["myst_parser", "sphinx.ext.autodoc", "cjk_breaks"]
 language = "zh_CN"
 myst_enable_extensions = ["dollarmath"]
 exclude_patterns = ["_build"]
+# Our own dict: myst-parser adds ".md" to the source_suffix it is given, and Sphinx's default
+# is one dict shared by every app in the process, so later test apps (MyST-NB's) would find
+# ".md" taken by "markdown".
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
