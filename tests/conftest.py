@@ -31,16 +31,6 @@ COPY_IGNORE = shutil.ignore_patterns(
 )
 
 
-@pytest.fixture(scope="session", autouse=True)
-def kernel_cache(tmp_path_factory):
-    """One private fused-kernel cache for the whole session (and the processes it starts):
-    no test writes into the user's ~/.cache."""
-    path = tmp_path_factory.mktemp("kernel-cache")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RMSPROP_LIB_CACHE", str(path))
-        yield path
-
-
 @pytest.fixture(scope="session")
 def chapter_data():
     from rmsprop_lib import get_data_ch7

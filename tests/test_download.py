@@ -140,10 +140,8 @@ def run_bare(python: Path, code: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def kernel_env(tmp: Path) -> dict[str, str]:
-    """This process's environment without PYTHONPATH, with a kernel cache of its own."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env["RMSPROP_LIB_CACHE"] = str(tmp / "kernel-cache")
-    return env
+    """This process's environment without PYTHONPATH."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
 def test_bare_python_lacks_rmsprop_lib_and_myst_nb_but_has_torch(bare_python, tmp_path):

@@ -100,28 +100,18 @@ def test_pre_commit_hooks_are_local_and_run_tools_of_this_environment(tmp_path):
 # --- the tests' shared setup (conftest.py) ---------------------------------------------------
 
 
-def test_kernel_cache_is_the_sessions_temporary_directory(tmp_path_factory):
-    cache = Path(os.environ["RMSPROP_LIB_CACHE"])
-    assert cache.is_relative_to(tmp_path_factory.getbasetemp())
-    assert cache.is_dir()
-
-
 def _run_marked_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run one ``@pytest.mark.requires_cc`` test under this project's conftest.py."""
     shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    requires_cc: C compiler\n")
     (tmp_path / "test_marked.py").write_text(
-        "import os\n"
-        "import pytest\n\n"
-        "@pytest.mark.requires_cc\n"
-        "def test_needs_cc():\n"
-        "    assert os.environ['RMSPROP_LIB_CACHE'] != '/original/cache'\n"
+        "import pytest\n\n@pytest.mark.requires_cc\ndef test_needs_cc():\n    pass\n"
     )
     base = {k: v for k, v in os.environ.items() if k not in ("CI", "CC", "PYTEST_ADDOPTS")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-rsfE", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,
-        env={**base, "RMSPROP_LIB_CACHE": "/original/cache", **env},
+        env={**base, **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -143,8 +133,7 @@ def test_requires_cc_fails_instead_of_skipping_under_ci(tmp_path):
 
 
 def test_requires_cc_runs_the_test_where_a_compiler_is_found(tmp_path):
-    # Any executable stands in for the compiler: the marker only looks it up. The test it runs
-    # also sees the session's cache instead of the caller's RMSPROP_LIB_CACHE.
+    # Any executable stands in for the compiler: the marker only looks it up.
     proc = _run_marked_test(tmp_path, CC=sys.executable)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout

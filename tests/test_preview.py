@@ -153,7 +153,6 @@ def test_preview_serves_the_book_and_rebuilds_an_edited_page(tmp_path):
         os.environ,
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",
-        RMSPROP_LIB_CACHE=str(tmp_path / "kernel-cache"),
     )
     with log.open("w", encoding="utf-8") as out:
         proc = subprocess.Popen(
