@@ -143,31 +143,56 @@ def test_execution_follows_code_library_and_data_not_prose(tmp_path):
     assert "数据: 8" in main_text(code, "b")
 
 
+SLOW_PAGE = (
+    FRONT.replace("---\n\n", "mystnb:\n  execution_timeout: 1\n---\n\n")
+    + "# 慢\n\n```{code-cell} ipython3\nimport time\n\ntime.sleep(30)\n```\n"
+)
+FAILURES = {"a": "CellExecutionError", "b": "DeadKernelError", "c": "CellTimeoutError"}
+TRACES = ("ZeroDivisionError", "os._exit", "Traceback", "DeadKernelError", "CellTimeoutError")
+
+
 def test_a_failing_page_is_reported_published_nowhere_and_never_cached(tmp_path):
     root = tiny_book(tmp_path / "tiny")
     built(root, {"a", "b"})
-    good = (root / "a.md").read_text(encoding="utf-8")
+    originals = {p: p.read_bytes() for p in (root / "a.md", root / "b.md", root / "_toc.yml")}
+    # A cell that raises, a kernel that dies, a cell that outlives its page's timeout.
     edit(root / "a.md", "print(tinylib.VALUE)", "print(tinylib.VALUE)\n1 / 0")
+    edit(root / "b.md", 'print("data:"', 'import os\nos._exit(1)\nprint("data:"')
+    (root / "c.md").write_text(SLOW_PAGE, encoding="utf-8")
+    (root / "_toc.yml").write_text(
+        (root / "_toc.yml").read_text(encoding="utf-8") + "  - file: c\n", encoding="utf-8"
+    )
 
-    for _ in range(2):  # the second build executes the page again: the failure was not kept
+    for _ in range(2):  # the second build executes the pages again: no failure was kept
         failed = build_book(root)
         assert failed.returncode != 0
-        assert failed.executed_pages() == {"a"}
-        assert re.search(
-            r"a\.md: WARNING: Executing notebook failed: CellExecutionError", failed.output
-        ), failed.output[-4000:]
+        assert failed.executed_pages() == set(FAILURES)
+        for page, error in FAILURES.items():
+            assert re.search(
+                rf"{page}\.md: WARNING: Executing notebook failed: {error}", failed.output
+            ), failed.output[-4000:]
+            assert not (failed.html / f"{page}.html").exists()
+            assert not (failed.html / "_sources" / f"{page}.ipynb").exists()
+            report = (failed.html / "reports" / f"{page}.err.log").read_text(encoding="utf-8")
+            assert error in report or (page == "a" and "ZeroDivisionError" in report)
         assert "ZeroDivisionError" in failed.output
-        assert not (failed.html / "a.html").exists()
-        assert not (failed.html / "_sources" / "a.ipynb").exists()
-        report = failed.html / "reports" / "a.err.log"
-        assert "ZeroDivisionError" in report.read_text(encoding="utf-8")
-        assert (failed.html / "b.html").is_file()
+        assert (failed.html / "index.html").is_file()
 
-    # Undone: the outputs stored before the failure serve again; the report is gone.
-    (root / "a.md").write_text(good, encoding="utf-8")
+    # Undone: the outputs stored before the failures serve again; nothing of them is left.
+    (root / "c.md").unlink()
+    for path, content in originals.items():
+        path.write_bytes(content)
     fixed = built(root, set())
-    assert "41" in main_text(fixed, "a")
-    assert not any((fixed.html / "reports").rglob("*.log"))
+    assert "41" in main_text(fixed, "a") and "data: 7" in main_text(fixed, "b")
+    assert not any((fixed.html / "reports").rglob("*.*"))
+    leftovers = [
+        (path.relative_to(fixed.html).as_posix(), trace)
+        for path in fixed.html.rglob("*")
+        if path.is_file() and "_static" not in path.parts
+        for trace in TRACES
+        if trace.encode() in path.read_bytes()
+    ]
+    assert leftovers == []
 
 
 # --- configuration errors name the entry --------------------------------------------------

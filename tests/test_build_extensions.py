@@ -148,3 +148,38 @@ def test_pages_load_no_thebe_script(make_app, tmp_path, drop):
     found = ("THEBE_JS_URL" in html, "sphinx-thebe.js" in html, "unpkg.com" in html)
     assert found == ((False, False, False) if drop else (True, True, True))
     assert "<title>A page" in html  # the page itself is written
+
+
+# --- pdf_edition.py: the PDF and the links to it follow the last build ---------------------
+
+PDF_PAGE = "A page\n======\n\nText.\n\n.. only:: pdf_edition\n\n   The PDF edition.\n"
+OTHER_PAGE = "Another page\n============\n\nMore text.\n"
+PDF_TOC = "\n\n.. toctree::\n\n   other\n"
+
+
+@pytest.mark.requires("chromium")
+def test_turning_the_pdf_off_removes_it_and_rewrites_every_page_without_it(
+    make_app, tmp_path, monkeypatch
+):
+    src = project(
+        tmp_path / "src",
+        ["pdf_edition"],
+        {"index.rst": PDF_PAGE + PDF_TOC, "other.rst": OTHER_PAGE + PDF_PAGE.split("Text.")[1]},
+    )
+    monkeypatch.setenv("RMSPROP_BOOK_PDF", "on")
+    printed = make_app("html", srcdir=src)
+    printed.build()
+    assert printed.statuscode == 0, printed.warning.getvalue()
+    pdf = Path(printed.outdir) / "rmsprop-book.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    for page in ("index", "other"):
+        assert "The PDF edition." in Path(printed.outdir, f"{page}.html").read_text("utf-8")
+
+    # No source changed, only the mode: every page is written again, and the PDF goes.
+    monkeypatch.setenv("RMSPROP_BOOK_PDF", "off")
+    plain = make_app("html", srcdir=src)
+    plain.build()
+    assert plain.statuscode == 0, plain.warning.getvalue()
+    assert not pdf.exists()
+    for page in ("index", "other"):
+        assert "The PDF edition." not in Path(plain.outdir, f"{page}.html").read_text("utf-8")

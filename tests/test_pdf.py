@@ -473,7 +473,7 @@ def test_missing_chromium_in_on_mode_is_an_error(monkeypatch):
     monkeypatch.setenv("PATH", "")
     monkeypatch.setenv("RMSPROP_BOOK_PDF", "on")
     with pytest.raises(ExtensionError, match="pdf_edition is 'on' but Chromium was not found"):
-        edition._decide(_FakeApp())
+        edition._decide(_FakeApp(), None)
 
 
 def test_missing_chromium_in_auto_mode_leaves_the_pdf_and_its_link_out(monkeypatch):
@@ -482,8 +482,8 @@ def test_missing_chromium_in_auto_mode_leaves_the_pdf_and_its_link_out(monkeypat
     monkeypatch.setenv("PATH", "")
     monkeypatch.delenv("RMSPROP_BOOK_PDF", raising=False)
     app = _FakeApp()
-    edition._decide(app)
-    assert app.pdf_edition_enabled is False and "pdf_edition" not in app.tags
+    edition._decide(app, None)
+    assert "pdf_edition" not in app.tags
 
 
 def test_unknown_mode_is_an_error(monkeypatch):
@@ -493,7 +493,7 @@ def test_unknown_mode_is_an_error(monkeypatch):
     with pytest.raises(
         ExtensionError, match="pdf_edition must be 'auto', 'on' or 'off', got 'yes'"
     ):
-        _extension()._decide(_FakeApp())
+        _extension()._decide(_FakeApp(), None)
 
 
 def _extension():
@@ -506,10 +506,8 @@ def _extension():
 
 
 class _FakeApp:
-    """What ``_decide`` reads and writes of a Sphinx application at builder-inited."""
+    """What ``_decide`` reads and writes of a Sphinx application at config-inited."""
 
     def __init__(self):
         self.tags: set[str] = set()  # Sphinx's Tags has the same ``add`` and ``in``
-        self.pdf_edition_enabled: bool | None = None  # unset until ``_decide`` sets it
         self.config = type("Config", (), {"pdf_edition": "auto"})()
-        self.builder = type("Builder", (), {"format": "html"})()

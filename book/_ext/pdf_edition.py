@@ -11,7 +11,8 @@ table of contents is printed (print style sheet ``pdf_static/print.css``, folded
 unfolded, MathJax finished) and the pages are joined into ``<outdir>/<pdf_edition_file>``
 with a bookmark for every heading. The file is written to a temporary name and renamed, so a
 failed print never leaves half a PDF behind; it is rebuilt only when a printed page changed
-(a digest of the pages is kept beside it, outside the site). Its metadata carry no date and
+(a digest of the pages is kept beside it, outside the site), and an HTML build that prints
+no PDF removes one an earlier build left. Its metadata carry no date and
 no ``/ID``: two builds of the same commit publish the same bytes.
 
 ``pdf_edition`` (config) or ``RMSPROP_BOOK_PDF`` (environment): ``auto`` (default) builds
@@ -88,10 +89,15 @@ def _mode(app) -> str:
     return mode
 
 
-def _decide(app) -> None:
-    """At builder-inited: will this build print the PDF? Sets the ``pdf_edition`` tag if so."""
-    app.pdf_edition_enabled = False
-    if app.builder.format != "html" or _mode(app) == "off":
+def _decide(app, config) -> None:
+    """At config-inited: will this build print the PDF? Sets the ``pdf_edition`` tag if so.
+
+    Decided before the builder exists because Sphinx's HTML builder hashes the tags into its
+    build information when it is created: a build that prints the PDF after one that did not
+    (or the reverse) then writes every page again, with or without the link to the PDF.
+    """
+    mode = _mode(app)
+    if mode == "off":
         return
     missing = None
     if chromium() is None:
@@ -103,12 +109,18 @@ def _decide(app) -> None:
         except ImportError as error:
             missing = f"{error.name} is not installed (pip install -r requirements.lock)"
     if missing:
-        if _mode(app) == "on":
+        if mode == "on":
             raise ExtensionError(f"pdf_edition is 'on' but {missing}")
         logger.info(f"pdf_edition: not building the PDF edition: {missing}")
         return
     app.tags.add("pdf_edition")
-    app.pdf_edition_enabled = True
+
+
+def _enable(app) -> None:
+    """At builder-inited: only an HTML build prints the PDF (and links to it)."""
+    app.pdf_edition_enabled = app.tags.has("pdf_edition") and app.builder.format == "html"
+    if not app.pdf_edition_enabled and app.tags.has("pdf_edition"):
+        app.tags.remove("pdf_edition")
 
 
 def _pages(app) -> list[str]:
@@ -142,10 +154,14 @@ def _digest(outdir: Path, pages: list[str]) -> str:
 
 
 def _print(app, exception) -> None:
-    if exception is not None or not getattr(app, "pdf_edition_enabled", False):
+    if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
     target = outdir / app.config.pdf_edition_file
+    if not app.pdf_edition_enabled:
+        # A PDF an earlier build printed would no longer follow the pages: not published.
+        target.unlink(missing_ok=True)
+        return
     pages = _pages(app)
     digest = _digest(outdir, pages)
     stamp = Path(app.doctreedir) / "pdf_edition.sha256"
@@ -233,7 +249,8 @@ def _append(writer, reader, headings: list[list], doc: str) -> None:
         while parents and parents[-1][0] >= level:
             parents.pop()
         parent = parents[-1][1] if parents else None
-        parents.append((level, writer.add_outline_item(title, start + index, parent=parent)))
+        item = writer.add_outline_item(title=title, page_number=start + index, parent=parent)
+        parents.append((level, item))
 
 
 def _relink(writer, site: str, starts: dict[str, int]) -> None:
@@ -288,7 +305,8 @@ def setup(app):
     app.add_config_value("pdf_edition", "auto", "env")
     app.add_config_value("pdf_edition_file", "rmsprop-book.pdf", "env")
     app.connect("config-inited", _static_path)
-    app.connect("builder-inited", _decide)
+    app.connect("config-inited", _decide)
+    app.connect("builder-inited", _enable)
     app.connect("build-finished", _print)
     app.add_css_file("print.css", media="print")
     app.add_css_file("editions.css")
