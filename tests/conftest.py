@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -14,9 +15,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 
-# Extensions are tested on tiny projects built in this process (``make_app``).
-pytest_plugins = ["sphinx.testing.fixtures"]
+# Extensions are tested on tiny projects built in this process (``make_app``); this file
+# itself on small test files run in this process (``pytester``, test_build_setup.py).
+pytest_plugins = ["sphinx.testing.fixtures", "pytester"]
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY_IGNORE = shutil.ignore_patterns(
@@ -84,9 +87,31 @@ def build_book(root: Path, **environ: str) -> Build:
     return Build(root, proc.returncode, proc.stdout + proc.stderr)
 
 
+def shared_directory(tmp_path_factory) -> Path:
+    """A directory of this test run shared by its pytest-xdist workers (each worker has its
+    own base temporary directory inside it); without workers, the base directory itself."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Build:
-    build = build_book(copy_project(tmp_path_factory.mktemp("book") / "project"))
+    """The book, built once per test run: the first worker to need it builds it while any
+    other waits (a file lock), then every worker reads the same site."""
+    shared = shared_directory(tmp_path_factory)
+    record = shared / "built_book.json"
+    with FileLock(shared / "built_book.lock"):
+        if record.is_file():
+            saved = json.loads(record.read_text(encoding="utf-8"))
+            build = Build(Path(saved["root"]), saved["returncode"], saved["output"])
+        else:
+            build = build_book(copy_project(shared / "book" / "project"))
+            saved = {
+                "root": str(build.root),
+                "returncode": build.returncode,
+                "output": build.output,
+            }
+            record.write_text(json.dumps(saved), encoding="utf-8")
     assert build.returncode == 0, build.output[-5000:]
     return build
 
@@ -134,6 +159,23 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the scenarios first and the tests reading the session's book last.
+
+    pytest-xdist's ``worksteal`` gives each worker a part of this list, in order, and lets an
+    idle worker take tests from a busy one: the longest tests start at once instead of
+    running alone at the end, and no worker waits for the session's book (``built_book``,
+    built by the first scenario that compares with it) while it has other tests to run.
+    """
+
+    def order(item: pytest.Item) -> int:
+        if item.get_closest_marker("scenario"):
+            return 0
+        return 2 if "built_book" in getattr(item, "fixturenames", ()) else 1
+
+    items.sort(key=order)  # stable: within each group, the order of the files
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """``@pytest.mark.requires_cc`` (a C compiler) and ``@pytest.mark.requires("node")``: skip
     without the tool, but fail under ``CI=true``."""
@@ -154,7 +196,7 @@ NODE_DIR = ROOT / "tests" / "node"
 
 
 @pytest.fixture(scope="session")
-def node_packages() -> Path:
+def node_packages(tmp_path_factory) -> Path:
     """tests/node's npm packages (the workflow linter), installed by the test run itself:
     ``npm ci`` runs when they are missing or older than ``package-lock.json``."""
     node = require_program("node")
@@ -169,14 +211,15 @@ def node_packages() -> Path:
     npm = require_program("npm")
     installed = NODE_DIR / "node_modules" / ".package-lock.json"
     lock = NODE_DIR / "package-lock.json"
-    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
-        proc = subprocess.run(
-            [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert proc.returncode == 0, (
-            f"npm ci --prefix tests/node failed:\n{proc.stdout}{proc.stderr}"
-        )
+    with FileLock(shared_directory(tmp_path_factory) / "node_packages.lock"):
+        if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
+            proc = subprocess.run(
+                [npm, "ci", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            assert proc.returncode == 0, (
+                f"npm ci --prefix tests/node failed:\n{proc.stdout}{proc.stderr}"
+            )
     return NODE_DIR / "node_modules"

@@ -75,6 +75,7 @@ def assert_ok(build, executed: set[str]):
     assert build.executed() == len(executed)
 
 
+@pytest.mark.scenario
 @pytest.mark.book
 def test_prose_reuses_outputs_and_a_library_edit_executes_again_reproducibly(tmp_path, built_book):
     # Another directory, with another path length, than the session's build.

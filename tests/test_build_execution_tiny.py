@@ -95,6 +95,7 @@ def built(root: Path, executed: set[str]):
     return build
 
 
+@pytest.mark.scenario
 def test_execution_follows_code_library_and_data_not_prose(tmp_path):
     root = tiny_book(tmp_path / "tiny")
     cold = built(root, {"a", "b"})
@@ -151,6 +152,7 @@ FAILURES = {"a": "CellExecutionError", "b": "DeadKernelError", "c": "CellTimeout
 TRACES = ("ZeroDivisionError", "os._exit", "Traceback", "DeadKernelError", "CellTimeoutError")
 
 
+@pytest.mark.scenario
 def test_a_failing_page_is_reported_published_nowhere_and_never_cached(tmp_path):
     root = tiny_book(tmp_path / "tiny")
     built(root, {"a", "b"})

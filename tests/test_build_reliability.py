@@ -144,6 +144,7 @@ EXECUTION_FAILURES = {
 }
 
 
+@pytest.mark.scenario
 def test_a_failed_build_names_each_page_and_publishes_none_of_them(tmp_path):
     """The book with every kind of failure at once, built once: each is named, none is
     published. That a failure is never cached, and that the next good build leaves no trace

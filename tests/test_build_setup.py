@@ -1,13 +1,15 @@
 """The suite's own setup (conftest.py): a missing system tool skips the tests that need it,
-naming the tool, except under ``CI=true``, where it fails them; npm packages come with the run."""
+naming the tool, except under ``CI=true``, where it fails them; npm packages come with the run.
+
+Each case runs a small test file under a copy of conftest.py with pytest's ``pytester``, in
+this process (``--import-mode=importlib`` keeps the copy apart from the suite's conftest).
+"""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
 
@@ -19,34 +21,56 @@ MARKED = (
     "def test_needs_node_packages(node_packages):\n"
     "    pass\n"
 )
+NEEDS_CC = "import pytest\n\n@pytest.mark.requires_cc\ndef test_needs_cc():\n    pass\n"
 
 
-def run_marked_tests(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run two tests needing missing tools under this project's conftest.py, PATH empty."""
-    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "test_marked.py").write_text(MARKED, encoding="utf-8")
-    base = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-rsfE", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
-        env={**base, "PATH": str(tmp_path / "empty"), **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
+def run(pytester: pytest.Pytester, monkeypatch, tests: str, **env: str):
+    """Run ``tests`` under this project's conftest.py with the environment ``env`` (and
+    neither CI, CC nor PYTEST_ADDOPTS unless given)."""
+    pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makeini("[pytest]\nmarkers =\n    requires_cc: C compiler\n")
+    pytester.makepyfile(test_marked=tests)
+    for name in ("CI", "CC", "PYTEST_ADDOPTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return pytester.runpytest_inprocess(
+        "-rsfE", "-p", "no:cacheprovider", "--import-mode=importlib"
     )
 
 
-def test_a_missing_program_skips_the_tests_that_need_it_naming_it(tmp_path):
-    proc = run_marked_tests(tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "2 skipped" in proc.stdout
-    assert "no-such-program-here was not found" in proc.stdout
-    assert "node was not found: install node 20 or later" in proc.stdout
+def test_a_missing_program_skips_the_tests_that_need_it_naming_it(pytester, monkeypatch):
+    result = run(pytester, monkeypatch, MARKED, PATH=str(pytester.path / "empty"))
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*no-such-program-here was not found*",
+            "*node was not found: install node 20 or later*",
+        ],
+        consecutive=False,
+    )
 
 
-def test_under_ci_a_missing_program_fails_the_tests_that_need_it(tmp_path):
-    proc = run_marked_tests(tmp_path, CI="true")
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "2 errors" in proc.stdout  # failed in setup, reported as errors
-    assert "CI=true but no-such-program-here was not found" in proc.stdout
-    assert "CI=true but node was not found" in proc.stdout
+def test_under_ci_a_missing_program_fails_the_tests_that_need_it(pytester, monkeypatch):
+    result = run(pytester, monkeypatch, MARKED, PATH=str(pytester.path / "empty"), CI="true")
+    result.assert_outcomes(errors=2)  # failed in setup, reported as errors
+    assert "CI=true but no-such-program-here was not found" in result.stdout.str()
+    assert "CI=true but node was not found" in result.stdout.str()
+
+
+def test_requires_cc_skips_with_a_reason_when_no_compiler_is_found(pytester, monkeypatch):
+    result = run(pytester, monkeypatch, NEEDS_CC, CC="/nonexistent/cc")
+    result.assert_outcomes(skipped=1)
+    assert "no C compiler ('/nonexistent/cc') found" in result.stdout.str()
+
+
+def test_requires_cc_fails_instead_of_skipping_under_ci(pytester, monkeypatch):
+    result = run(pytester, monkeypatch, NEEDS_CC, CC="/nonexistent/cc", CI="true")
+    result.assert_outcomes(errors=1)  # failed in setup, reported as an error
+    assert "CI=true but no C compiler ('/nonexistent/cc') was found" in result.stdout.str()
+
+
+def test_requires_cc_runs_the_test_where_a_compiler_is_found(pytester, monkeypatch):
+    # Any executable stands in for the compiler: the marker only looks it up.
+    result = run(pytester, monkeypatch, NEEDS_CC, CC=sys.executable)
+    result.assert_outcomes(passed=1)

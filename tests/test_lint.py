@@ -1,5 +1,5 @@
-"""The project's hygiene: ruff (lint and format) and mypy are clean, and the tests' shared setup
-(one temporary kernel cache, the ``requires_cc`` marker) does what conftest.py promises.
+"""The project's hygiene: ruff (lint and format) and mypy are clean, and the pre-commit hooks
+run the same checks (the tests' own setup: test_build_setup.py).
 
 The tools are the ones pinned in requirements.lock, run from this environment with the settings
 in pyproject.toml; a failure lists the offending files first, then the tool's own output.
@@ -95,45 +95,3 @@ def test_pre_commit_hooks_are_local_and_run_tools_of_this_environment(tmp_path):
     env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "pre-commit"))
     proc = run_tool("pre_commit", "validate-config", ".pre-commit-config.yaml", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-# --- the tests' shared setup (conftest.py) ---------------------------------------------------
-
-
-def _run_marked_test(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run one ``@pytest.mark.requires_cc`` test under this project's conftest.py."""
-    shutil.copy(ROOT / "tests" / "conftest.py", tmp_path / "conftest.py")
-    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    requires_cc: C compiler\n")
-    (tmp_path / "test_marked.py").write_text(
-        "import pytest\n\n@pytest.mark.requires_cc\ndef test_needs_cc():\n    pass\n"
-    )
-    base = {k: v for k, v in os.environ.items() if k not in ("CI", "CC", "PYTEST_ADDOPTS")}
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-rsfE", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_requires_cc_skips_with_a_reason_when_no_compiler_is_found(tmp_path):
-    proc = _run_marked_test(tmp_path, CC="/nonexistent/cc")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 skipped" in proc.stdout
-    assert "no C compiler ('/nonexistent/cc') found" in proc.stdout
-
-
-def test_requires_cc_fails_instead_of_skipping_under_ci(tmp_path):
-    proc = _run_marked_test(tmp_path, CC="/nonexistent/cc", CI="true")
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "1 error" in proc.stdout  # failed in setup, reported as an error
-    assert "CI=true but no C compiler ('/nonexistent/cc') was found" in proc.stdout
-
-
-def test_requires_cc_runs_the_test_where_a_compiler_is_found(tmp_path):
-    # Any executable stands in for the compiler: the marker only looks it up.
-    proc = _run_marked_test(tmp_path, CC=sys.executable)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "1 passed" in proc.stdout

@@ -50,8 +50,14 @@ def pdf(built_book):
 
 
 @pytest.fixture(scope="module")
-def text(pdf) -> str:
-    return _squash("".join(page.extract_text() for page in pdf.pages))
+def page_texts(pdf) -> list[str]:
+    """Each page's text, extracted once for the module (pypdf takes seconds for the book)."""
+    return [page.extract_text() for page in pdf.pages]
+
+
+@pytest.fixture(scope="module")
+def text(page_texts) -> str:
+    return _squash("".join(page_texts))
 
 
 def _soup(built_book, doc: str) -> BeautifulSoup:
@@ -105,34 +111,36 @@ def _chapters(built_book) -> list[tuple[str, list]]:
 PRINTED = ["book/rmsprop", "book/api", "book/performance", "book/index"]
 
 
-def test_pdf_begins_with_the_chapter_and_ends_with_the_site_front_page(built_book, pdf, text):
+def test_pdf_begins_with_the_chapter_and_ends_with_the_site_front_page(built_book, pdf, page_texts):
     # The index page is the web site's front page (its download buttons, search, how to
     # build): in print it closes the book as an afterword instead of opening it.
     assert _outline(pdf)[0][:2] == (_chapters(built_book)[0][0], 0)
     assert [title for title, _, _ in _outline(pdf)] == [t for t, _ in _chapters(built_book)]
-    first = _squash(pdf.pages[0].extract_text())
+    first = _squash(page_texts[0])
     assert first.startswith(_chapters(built_book)[0][0])
 
 
-def _check_bookmarks(pdf, marks, sections, pages: range) -> None:
+def _check_bookmarks(page_texts, marks, sections, pages: range) -> None:
     """Bookmarks ``marks`` name and nest ``sections`` and point at pages that print them."""
     assert len(marks) == len(sections), ([m[0] for m in marks], sections)
     for (mark, page, children), (words, subsections) in zip(marks, sections):
         assert words and all(w in mark for w in words), (mark, words)
         assert page in pages, mark
-        printed = _squash(pdf.pages[page].extract_text())
+        printed = _squash(page_texts[page])
         assert all(w in printed for w in words), (mark, page)
-        _check_bookmarks(pdf, children, subsections, pages)
+        _check_bookmarks(page_texts, children, subsections, pages)
 
 
-def test_pdf_bookmarks_every_section_and_subsection_where_it_is_printed(built_book, pdf):
+def test_pdf_bookmarks_every_section_and_subsection_where_it_is_printed(
+    built_book, pdf, page_texts
+):
     outline = _outline(pdf)
     starts = [page for _, page, _ in outline] + [len(pdf.pages)]
     for (title, start, marks), (expected, sections), end in zip(
         outline, _chapters(built_book), starts[1:], strict=True
     ):
         assert title == expected
-        _check_bookmarks(pdf, marks, sections, range(start, end))
+        _check_bookmarks(page_texts, marks, sections, range(start, end))
     # Every section and subsection of the chapter is there, e.g. its exercises and the
     # subsection whose title holds an equation.
     chapter = outline[0][2]
@@ -210,10 +218,10 @@ def test_no_text_is_drawn_outside_the_paper_or_into_its_margins(pdf, runs):
     assert max(r.right for r in runs if "Mono" in r.font) > width - MARGIN - 60
 
 
-def _lines(pdf) -> list[str]:
+def _lines(page_texts) -> list[str]:
     lines = []
-    for page in pdf.pages:
-        lines += [_squash(line) for line in page.extract_text().splitlines()]
+    for page in page_texts:
+        lines += [_squash(line) for line in page.splitlines()]
     return [line for line in lines if line]
 
 
@@ -240,8 +248,8 @@ def _printed_whole_or_split_at_spaces(line: str, lines: list[str]) -> bool:
     return False
 
 
-def test_code_lines_wrap_only_between_tokens(built_book, pdf):
-    lines = _lines(pdf)
+def test_code_lines_wrap_only_between_tokens(built_book, page_texts):
+    lines = _lines(page_texts)
     code = [
         line
         for doc in PRINTED
@@ -255,8 +263,8 @@ def test_code_lines_wrap_only_between_tokens(built_book, pdf):
     assert not _printed_whole_or_split_at_spaces("f(a, sharey=True)", ["f(a,sharey=Tru", "e)"])
 
 
-def test_every_table_is_printed_whole_on_one_page_with_every_column(built_book, pdf):
-    pages = [_squash(page.extract_text()) for page in pdf.pages]
+def test_every_table_is_printed_whole_on_one_page_with_every_column(built_book, page_texts):
+    pages = [_squash(page) for page in page_texts]
     tables = [t for doc in PRINTED for t in _printed(built_book, doc).select("table")]
     widest = max(len(t.select("tr")[0].select("th, td")) for t in tables)
     assert widest >= 12  # the appendix's benchmark table
@@ -345,12 +353,12 @@ def test_pdf_holds_both_printed_training_outputs(built_book, text):
         assert loss.group() in text
 
 
-def test_pdf_holds_every_figure_with_its_caption(built_book, pdf):
+def test_pdf_holds_every_figure_with_its_caption(built_book, pdf, page_texts):
     captions = []
     for doc in PAGES:
         captions += [c.get_text() for c in _article(built_book, doc).select("figure figcaption")]
     assert len(captions) >= 8
-    texts = [_squash(page.extract_text()) for page in pdf.pages]
+    texts = [_squash(page) for page in page_texts]
     for caption in captions:
         words = _words(caption)
         holders = [i for i, text in enumerate(texts) if all(w in text for w in words)]

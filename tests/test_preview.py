@@ -142,6 +142,7 @@ def test_conf_is_what_jupyter_book_generates_and_stays_out_of_the_project(tmp_pa
             assert namespace[name] == value, name
 
 
+@pytest.mark.scenario
 def test_preview_serves_the_book_and_rebuilds_an_edited_page(tmp_path):
     root = tiny_book(tmp_path / "project")
     page = root / "chapter.md"

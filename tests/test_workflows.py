@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import require_program
+from conftest import require_program, shared_directory
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -150,7 +150,7 @@ def test_ci_runs_ci_run_on_pushes_and_pull_requests_and_uploads_site_and_reports
 def test_ci_uploads_the_directory_where_the_tests_build_the_site(built_book, tmp_path_factory):
     site = next(s for s in steps(load("ci.yml")) if s.get("with", {}).get("name") == "site")
     relative = Path(site["with"]["path"]).relative_to("artifacts/pytest")
-    assert tmp_path_factory.getbasetemp() / relative == built_book.html
+    assert shared_directory(tmp_path_factory) / relative == built_book.html
     assert (built_book.html / "book" / "rmsprop.html").is_file()
 
 
