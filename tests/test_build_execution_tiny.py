@@ -3,6 +3,7 @@ and a data file, built for real (``jupyter-book build``, MyST-NB, jupyter-cache)
 
 Each edit executes exactly the pages it affects; a failure is reported, published nowhere and
 never cached; pages execute in parallel; the executed notebooks carry nothing of the cache's.
+One scenario on one copy, so the book is executed cold once.
 """
 
 from __future__ import annotations
@@ -95,8 +96,21 @@ def built(root: Path, executed: set[str]):
     return build
 
 
+SLOW_PAGE = (
+    FRONT.replace("---\n\n", "mystnb:\n  execution_timeout: 1\n---\n\n")
+    + "# 慢\n\n```{code-cell} ipython3\nimport time\n\ntime.sleep(30)\n```\n"
+)
+FAILURES = {"a": "CellExecutionError", "b": "DeadKernelError", "c": "CellTimeoutError"}
+TRACES = ("ZeroDivisionError", "os._exit", "Traceback", "DeadKernelError", "CellTimeoutError")
+
+
 @pytest.mark.scenario
-def test_execution_follows_code_library_and_data_not_prose(tmp_path):
+def test_each_edit_executes_exactly_the_pages_it_affects_and_no_failure_is_kept(tmp_path):
+    """One tiny book, edited step by step; each build must execute exactly the pages named.
+
+    Edits on different pages share a build where each page's execution (or not) shows its
+    own rule; which files each rule makes a page depend on is also checked, build-free, on
+    the book's own configuration (test_build_execution.py)."""
     root = tiny_book(tmp_path / "tiny")
     cold = built(root, {"a", "b"})
     # Both pages were started before either finished (execution_jobs: 2).
@@ -117,54 +131,38 @@ def test_execution_follows_code_library_and_data_not_prose(tmp_path):
 
     built(root, set())  # nothing changed
 
+    # Prose, and a figure's caption (in the cell's metadata, but not code): nothing executes.
     edit(root / "a.md", "甲的正文。", "甲的新正文。")
+    edit(root / "a.md", "原来的图注", "新的图注")
     prose = built(root, set())
     assert "甲的新正文" in main_text(prose, "a") and "41" in main_text(prose, "a")
+    assert "新的图注" in main_text(prose, "a") and "原来的图注" not in main_text(prose, "a")
 
-    edit(root / "a.md", "原来的图注", "新的图注")
-    caption = built(root, set())
-    assert "新的图注" in main_text(caption, "a") and "原来的图注" not in main_text(caption, "a")
-    assert "41" in main_text(caption, "a")
-
-    # The library: the page importing it is executed again although its source is unchanged,
-    # after an edit of a module and after an edit of a data file inside the package.
+    # A module of the library (page a imports it) and a data file page b reads: each page
+    # executes again although its source is unchanged.
     edit(root / "tinylib" / "__init__.py", "+ 0", "+ 1")
-    library = built(root, {"a"})
-    assert "42" in main_text(library, "a") and "新的图注" in main_text(library, "a")
+    (root / "data" / "n.txt").write_text("8\n", encoding="utf-8")
+    inputs = built(root, {"a", "b"})
+    assert "42" in main_text(inputs, "a") and "新的图注" in main_text(inputs, "a")
+    assert "data: 8" in main_text(inputs, "b")
+
+    # A data file inside the package is the library too.
     (root / "tinylib" / "value.txt").write_text("50\n", encoding="utf-8")
     package_data = built(root, {"a"})
     assert "51" in main_text(package_data, "a")
-
-    (root / "data" / "n.txt").write_text("8\n", encoding="utf-8")
-    data = built(root, {"b"})
-    assert "data: 8" in main_text(data, "b")
 
     edit(root / "b.md", 'print("data:"', 'print("数据:"')
     code = built(root, {"b"})
     assert "数据: 8" in main_text(code, "b")
 
-
-SLOW_PAGE = (
-    FRONT.replace("---\n\n", "mystnb:\n  execution_timeout: 1\n---\n\n")
-    + "# 慢\n\n```{code-cell} ipython3\nimport time\n\ntime.sleep(30)\n```\n"
-)
-FAILURES = {"a": "CellExecutionError", "b": "DeadKernelError", "c": "CellTimeoutError"}
-TRACES = ("ZeroDivisionError", "os._exit", "Traceback", "DeadKernelError", "CellTimeoutError")
-
-
-@pytest.mark.scenario
-def test_a_failing_page_is_reported_published_nowhere_and_never_cached(tmp_path):
-    root = tiny_book(tmp_path / "tiny")
-    built(root, {"a", "b"})
-    originals = {p: p.read_bytes() for p in (root / "a.md", root / "b.md", root / "_toc.yml")}
     # A cell that raises, a kernel that dies, a cell that outlives its page's timeout.
+    originals = {p: p.read_bytes() for p in (root / "a.md", root / "b.md", root / "_toc.yml")}
     edit(root / "a.md", "print(tinylib.VALUE)", "print(tinylib.VALUE)\n1 / 0")
-    edit(root / "b.md", 'print("data:"', 'import os\nos._exit(1)\nprint("data:"')
+    edit(root / "b.md", 'print("数据:"', 'import os\nos._exit(1)\nprint("数据:"')
     (root / "c.md").write_text(SLOW_PAGE, encoding="utf-8")
     (root / "_toc.yml").write_text(
         (root / "_toc.yml").read_text(encoding="utf-8") + "  - file: c\n", encoding="utf-8"
     )
-
     for _ in range(2):  # the second build executes the pages again: no failure was kept
         failed = build_book(root)
         assert failed.returncode != 0
@@ -185,7 +183,7 @@ def test_a_failing_page_is_reported_published_nowhere_and_never_cached(tmp_path)
     for path, content in originals.items():
         path.write_bytes(content)
     fixed = built(root, set())
-    assert "41" in main_text(fixed, "a") and "data: 7" in main_text(fixed, "b")
+    assert "51" in main_text(fixed, "a") and "数据: 8" in main_text(fixed, "b")
     assert not any((fixed.html / "reports").rglob("*.*"))
     leftovers = [
         (path.relative_to(fixed.html).as_posix(), trace)

@@ -50,9 +50,8 @@ def pdf(built_book):
 
 
 @pytest.fixture(scope="module")
-def page_texts(pdf) -> list[str]:
-    """Each page's text, extracted once for the module (pypdf takes seconds for the book)."""
-    return [page.extract_text() for page in pdf.pages]
+def page_texts(extracted) -> list[str]:
+    return extracted[0]
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +180,10 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def runs(pdf) -> list[Run]:
+def extracted(pdf) -> tuple[list[str], list[Run]]:
+    """Each page's text and the runs of text drawn on it, in one pass of pypdf over the
+    book for the module (a pass takes seconds)."""
+    texts: list[str] = []
     found: list[Run] = []
     for index, page in enumerate(pdf.pages):
 
@@ -194,8 +196,13 @@ def runs(pdf) -> list[Run]:
                 name = str(font.get("/BaseFont", "")) if font else ""
                 found.append(Run(index, x, y, size * scale, name, text))
 
-        page.extract_text(visitor_text=visit)
-    return found
+        texts.append(page.extract_text(visitor_text=visit))
+    return texts, found
+
+
+@pytest.fixture(scope="module")
+def runs(extracted) -> list[Run]:
+    return extracted[1]
 
 
 def _printed(built_book, doc: str):
