@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -103,36 +101,6 @@ def assert_close_states(ours_opt, ours, theirs_opt, theirs, dtype) -> None:
 
 # --- comparing two built sites ------------------------------------------------------------
 
-# The printed wall-clock seconds, the only thing two builds of one commit may print differently.
-TIMING = re.compile(rb"\d+\.\d+(?= sec per epoch)")
-
-
-def comparable_site(html: Path) -> dict[str, bytes]:
-    """Every published file by its path, with the printed seconds masked.
-
-    Compressed files are opened so that a timing inside them is masked too: a zip by its
-    entries (``book/rmsprop.zip!rmsprop.ipynb``), the PDF edition by its pages' text and page
-    count (a different timing only changes which digits its embedded fonts carry).
-    """
-    files: dict[str, bytes] = {}
-    for path in sorted(html.rglob("*")):
-        if not path.is_file():
-            continue
-        name = path.relative_to(html).as_posix()
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                for info in archive.infolist():
-                    files[f"{name}!{info.filename}"] = TIMING.sub(b"T", archive.read(info))
-        elif path.suffix == ".pdf":
-            from pypdf import PdfReader
-
-            pages = [page.extract_text() for page in PdfReader(path).pages]
-            text = f"{len(pages)} pages\n" + "\n\f".join(pages)
-            files[f"{name}!text"] = TIMING.sub(b"T", text.encode("utf-8"))
-        else:
-            files[name] = TIMING.sub(b"T", path.read_bytes())
-    return files
-
 
 def differing_files(first: dict[str, bytes], second: dict[str, bytes]) -> list[str]:
     """The paths whose content differs or that only one of the two sites has."""
@@ -147,7 +115,7 @@ ASSET_CHECKSUM = re.compile(rb"\?v=[0-9a-f]{8}\b")
 
 
 def as_published_cleanly(files: dict[str, bytes]) -> dict[str, bytes]:
-    """A site's files (``comparable_site``) without the three traces of incremental builds."""
+    """A site's files (path -> bytes) without the three traces of incremental builds."""
     shown = set(re.findall(rb"_images/([^\"'?#\s)]+)", b"".join(files.values())))
     cleaned = {}
     for name, data in files.items():

@@ -19,8 +19,6 @@ from conftest import ROOT, build_book, copy_project
 
 pytestmark = pytest.mark.book
 
-# The only wall-clock figures the pages print ("loss: 0.243..., 0.012345 sec per epoch").
-TIMING = re.compile(rb"\d+\.\d+(?= sec per epoch)")
 MATHJAX = "_static/mathjax/"  # vendored MathJax 3, not ours to scan
 
 
