@@ -1,5 +1,5 @@
-"""book/_ext/cjk_breaks.py: no line break left between two CJK characters, in a tiny book and
-in every page of the real one."""
+"""book/_ext/cjk_breaks.py: no line break left between two CJK characters or next to full-width
+punctuation, in a tiny book and in every page of the real one."""
 
 from __future__ import annotations
 
@@ -30,7 +30,12 @@ ROOT = Path(__file__).resolve().parent / "roots" / "test-cjk-breaks"
         ("”", "“", False),  # two quotes: could be English
         ("d", "做", False),
         ("是", "r", False),
-        ("9", "，", False),
+        # full-width punctuation carries its own space: none beside it, whatever the other side
+        ("9", "，", True),
+        ("。", "g", True),  # "。\n`get_data_ch7`"
+        ("e", "（", True),  # "{cite:p}`brooks1989airfoil`\n（收录于"
+        ("：", "$", True),
+        ("-", "“", False),  # a curly quote is not full-width punctuation
     ],
 )
 def test_which_breaks_are_joined(before, after, joined):
@@ -58,7 +63,8 @@ def test_the_built_pages_have_no_cjk_line_break(make_app, tmp_path):
     # next to Latin words, math and inline code the break stays (a space on screen)
     assert "学习率。RMSProp\n做了" in index
     assert "RMS 是\nroot mean square" in index
-    assert re.search(r"\\\(\\gamma\\\)</span>\n取 0\.9，\n<span", index)
+    # ... but not next to full-width punctuation, which carries its own space
+    assert re.search(r"\\\(\\gamma\\\)</span>\n取 0\.9，<span", index)
     assert re.search(r"用 <code[^>]*><span class=\"pre\">train_2d</span></code>\n画出", index)
     # a reference resolved only when the page is written ("第二节") is joined too
     assert re.search(r"参见<a [^>]*><span[^>]*>第二节</span></a>一节。", index)
@@ -67,7 +73,7 @@ def test_the_built_pages_have_no_cjk_line_break(make_app, tmp_path):
     assert "这一页只有一句话。" in (app.outdir / "second.html").read_text(encoding="utf-8")
     api = (app.outdir / "api.html").read_text(encoding="utf-8")
     # autodoc's docstrings (reStructuredText) too
-    assert "模块的说明写成短短的几行，\nEnglish words\nstay apart." in api
+    assert "模块的说明写成短短的几行，English words\nstay apart." in api
     assert "走一步：返回 <code" in api
     assert re.search(r"<span class=\"pre\">a</span></code>\n后面的空格保留。", api)
 

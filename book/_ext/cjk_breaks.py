@@ -1,4 +1,5 @@
-"""Chinese set like a book: no space where the source breaks a line between two CJK characters.
+"""Chinese set like a book: no space where the source breaks a line between two CJK characters,
+nor next to full-width punctuation.
 
 Authors keep writing short source lines. Markdown (and reStructuredText) keep a soft line
 break as a newline in the text, and Chromium renders a newline between two Chinese
@@ -11,8 +12,9 @@ resolved (a ``{numref}`` becomes "图 1" only then) and before the search index 
 figures' text alternatives (``a11y.py``, at ``doctree-resolved``) read the text. It leaves
 alone:
 
-- a break next to anything that is not CJK: Latin words, digits, inline code and math keep
-  their spaces (``AdaGrad\\n做了`` stays ``AdaGrad 做了``);
+- a break between CJK and anything else: Latin words, digits, inline code and math keep
+  their spaces (``AdaGrad\\n做了`` stays ``AdaGrad 做了``), except next to full-width
+  punctuation, which carries its own space (``。\\n`get_data_ch7``` loses the break);
 - the text of code, math and raw markup (``literal``, ``literal_block``, ``math``, ...).
 
 Why not the markdown-it plugin ``mdit-py-cjk-friendly``: MyST-Parser offers no public
@@ -42,6 +44,8 @@ _STRONG = (
 )
 _WEAK = "\u2014\u2018\u2019\u201c\u201d\u2026\u00b7"  # — ‘ ’ “ ” … ·
 STRONG = re.compile(f"[{_STRONG}]")
+# Full-width punctuation (、。「」（），：；！？ ...): no space beside it, whatever the other side.
+PUNCTUATION = re.compile("[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]")
 CJK = re.compile(f"[{_STRONG}{_WEAK}]")
 BREAK = re.compile(r"[ \t]*\n\s*")
 
@@ -58,6 +62,8 @@ KEEP = (
 
 def joins(before: str, after: str) -> bool:
     """Whether a line break between the characters ``before`` and ``after`` is removed."""
+    if PUNCTUATION.fullmatch(before) or PUNCTUATION.fullmatch(after):
+        return True
     if not (CJK.fullmatch(before) and CJK.fullmatch(after)):
         return False
     return bool(STRONG.fullmatch(before) or STRONG.fullmatch(after))
@@ -110,7 +116,8 @@ def join_lines(texts: list[str], kept: list[bool]) -> list[str]:
 
 
 class JoinCJKLines(SphinxPostTransform):
-    """Remove line breaks (and the spaces around them) between two CJK characters."""
+    """Remove line breaks (and the spaces around them) between two CJK characters, and next
+    to full-width punctuation."""
 
     default_priority = 900  # after the references are resolved (10) and MyST-NB's glue
 
