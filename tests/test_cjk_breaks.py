@@ -134,7 +134,8 @@ def cjk_line_breaks(html: str) -> list[str]:
     return [
         text[max(m.start() - 10, 0) : m.end() + 10]
         for m in re.finditer(r"(.)[ \t]*\n\s*(.)", text)
-        if joins(m.group(1), m.group(2))
+        # "\0" marks a block's edge, where a browser shows no space
+        if "\0" not in m.group(1, 2) and joins(m.group(1), m.group(2))
     ]
 
 
@@ -146,6 +147,9 @@ def test_the_check_sees_a_break_where_there_is_one():
     found = cjk_line_breaks(html)
     assert len(found) == 2
     assert "，\n再" in found[0] and "用\n它" in found[1]
+    # beside full-width punctuation, but not at the edge of a block
+    found = cjk_line_breaks("<p>句号。\n<em>x</em></p><li><a>（甲）</a>\n</li>")
+    assert len(found) == 1 and "。\nx" in found[0]
 
 
 @pytest.mark.book
