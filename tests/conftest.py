@@ -87,6 +87,16 @@ def build_book(root: Path, **environ: str) -> Build:
     return Build(root, proc.returncode, proc.stdout + proc.stderr)
 
 
+def load_extension():
+    """book/_ext/page_execution.py, imported as Sphinx imports it (its folder on sys.path)."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import page_execution
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    return page_execution
+
+
 def shared_directory(tmp_path_factory) -> Path:
     """A directory of this test run shared by its pytest-xdist workers (each worker has its
     own base temporary directory inside it); without workers, the base directory itself."""

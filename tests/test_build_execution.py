@@ -27,7 +27,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import ROOT, build_book, copy_project
+from conftest import build_book, copy_project, load_extension
 from helpers import as_published_cleanly, differing_files
 
 
@@ -119,15 +119,6 @@ def test_prose_reuses_the_stored_outputs_and_the_site_ends_as_a_clean_build(tmp_
 # --- the inputs _config.yml names, page by page ------------------------------------------
 
 
-def _page_execution():
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    try:
-        import page_execution
-    finally:
-        sys.path.remove(str(ROOT / "book" / "_ext"))
-    return page_execution
-
-
 def test_the_books_inputs_are_the_library_the_benchmark_scripts_results_and_lock(
     tmp_path, monkeypatch
 ):
@@ -137,7 +128,7 @@ def test_the_books_inputs_are_the_library_the_benchmark_scripts_results_and_lock
     monkeypatch.syspath_prepend(str(root))
     monkeypatch.delitem(sys.modules, "rmsprop_lib", raising=False)
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    ext = _page_execution()
+    ext = load_extension()
     ext._configure(SimpleNamespace(srcdir=str(root)), SimpleNamespace(**config["sphinx"]["config"]))
     code = pages_with_code(root)
     assert set(code) == {"book/rmsprop", "book/performance"}

@@ -9,7 +9,6 @@ One scenario on one copy, so the book is executed cold once.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -17,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sphinx.errors import ConfigError
 
-from conftest import ROOT, build_book
+from conftest import ROOT, build_book, load_extension
 
 FRONT = (
     "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
@@ -196,15 +195,6 @@ def test_each_edit_executes_exactly_the_pages_it_affects_and_no_failure_is_kept(
 
 
 # --- configuration errors name the entry --------------------------------------------------
-
-
-def load_extension():
-    sys.path.insert(0, str(ROOT / "book" / "_ext"))
-    try:
-        import page_execution
-    finally:
-        sys.path.remove(str(ROOT / "book" / "_ext"))
-    return page_execution
 
 
 class Config:
