@@ -195,6 +195,7 @@ def test_downloaded_notebook_runs_without_installing_anything(
         timeout=600,
         allow_errors=False,
         resources={"metadata": {"path": str(folder)}},
+        shutdown_kernel="immediate",  # as the book's builds do (book/_ext/page_execution.py)
         # As the book's builds do, so that matplotlib dates the figures 1970 (reproducible).
     ).execute(env={**kernel_env(tmp_path), "SOURCE_DATE_EPOCH": "0"})
 

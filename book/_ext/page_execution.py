@@ -326,6 +326,10 @@ async def _execute(nb, cwd: str, config, kernel_env, limit: asyncio.Semaphore):
             record_timing=False,
             coalesce_streams=True,
             resources={"metadata": {"path": cwd}},
+            # Every output is in hand when the last cell has run: stop the kernel then. A
+            # graceful shutdown waits, now and then, seconds for a kernel that has already
+            # answered (jupyter-client's "Kernel is taking too long to finish, terminating").
+            shutdown_kernel="immediate",
         )
         try:
             await client.async_execute(env=kernel_env)
