@@ -111,12 +111,16 @@ class Reader:
             route.abort()  # never let a request leave the machine; the test reports it
 
     def open(self, path):
+        """Load the page as a reader sees it: its images (the load event), its equations
+        typeset and its fonts in place. (Tests of what a page asks for in all also wait
+        until the network is idle.)"""
         self.page.goto(f"{self.site}/{path}", wait_until="load")
         if self.page.evaluate("!!document.querySelector('script[src*=\"mathjax\"]')"):
             self.page.wait_for_function(
                 "window.MathJax && MathJax.startup && MathJax.startup.promise"
             )
             self.page.evaluate("MathJax.startup.promise")
+        self.page.evaluate("document.fonts.ready.then(() => true)")
         return self.page
 
     def outside(self):
@@ -145,7 +149,7 @@ def chapter(browser, site):
     """The chapter as a reader first sees it at 1280 px, loaded once for the tests that only
     read it (they neither click nor change what the page shows)."""
     reader = Reader(browser, site)
-    reader.open("book/rmsprop.html").wait_for_load_state("networkidle")
+    reader.open("book/rmsprop.html")
     yield reader
     reader.close()
 
@@ -155,7 +159,7 @@ def dark_chapter(browser, site):
     """The chapter for a reader whose system asks for dark mode, loaded once for the tests
     that only read it."""
     reader = Reader(browser, site, color_scheme="dark")
-    reader.open("book/rmsprop.html").wait_for_load_state("networkidle")
+    reader.open("book/rmsprop.html")
     yield reader
     reader.close()
 
@@ -174,12 +178,25 @@ EQUATIONS = {"book/rmsprop.html": 30, "book/api.html": 3, "book/performance.html
 @pytest.mark.parametrize("path", EVERY_PAGE)
 def test_every_page_loads_offline_without_errors(reader, path):
     """Each page, loaded once: nothing asked of another host, nothing failed, no script
-    error, unique ids, its icon; every equation typeset; axe finds nothing serious."""
+    error, at most 3 MB, unique ids, its icon; every equation typeset; axe finds nothing
+    serious."""
+    responses: list[Response] = []
+    reader.page.on("response", lambda response: responses.append(response))
     page = reader.open(path)
     page.wait_for_load_state("networkidle")
     assert reader.outside() == []
     assert reader.failures == []
     assert reader.console_errors == []
+    # Everything the page loads (HTML, scripts, styles, fonts, figures), by body size.
+    sizes = {r.url: len(r.body()) for r in responses if r.status == 200}
+    assert len(sizes) == len(responses)  # every request answered, each counted once
+    assert sum(sizes.values()) <= 3_000_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
+    # the icons are drawn by the theme's icon font, not by the 1.5 MB icon script
+    assert not [url for url in sizes if "fontawesome.js" in url]
+    glyph = page.evaluate(
+        "getComputedStyle(document.querySelector('.primary-toggle .fa-bars'), '::before').content"
+    )
+    assert glyph not in ("none", "normal", "")
     # ids are unique (after the scripts ran), and the page names its icon, which loads
     # (without one the browser asks for a missing /favicon.ico)
     duplicates = page.evaluate("""() => { const seen = {};
@@ -281,19 +298,6 @@ def test_notebook_link_downloads_a_notebook_with_outputs(chapter):
     assert any(o.get("data", {}).get("image/svg+xml") for c in code for o in c["outputs"])
 
 
-def test_exercise_answers_are_folded_and_open_on_click(reader):
-    page = reader.open("book/rmsprop.html")
-    solutions = page.locator("div.solution")
-    assert solutions.count() == 5
-    for i in range(4):
-        solution = solutions.nth(i)
-        body = solution.locator("section, div.cell").first
-        assert not body.is_visible()
-        solution.locator("button.toggle-button, .toggle-button, p.admonition-title").first.click()
-        body.wait_for(state="visible", timeout=5000)
-        assert body.is_visible()
-
-
 def test_figures_stay_legible_in_dark_mode(dark_chapter):
     page = dark_chapter.page
     assert page.evaluate("document.documentElement.dataset.theme") == "dark"  # as the system asks
@@ -325,36 +329,6 @@ def test_desktop_page_fits_its_width_and_is_kept_as_an_artifact(chapter):
         extrema = image.convert("L").getextrema()  # one band: (darkest, lightest)
         assert isinstance(extrema[0], int) and isinstance(extrema[1], int)
         assert extrema[1] - extrema[0] > 200
-
-
-def test_the_chapter_page_loads_at_most_3_mb(reader):
-    """Everything the chapter page loads (HTML, scripts, styles, fonts, figures), by body size."""
-    responses = []
-    reader.page.on("response", lambda response: responses.append(response))
-    page = reader.open("book/rmsprop.html")
-    page.wait_for_load_state("networkidle")
-    sizes = {r.url: len(r.body()) for r in responses if r.status == 200}
-    assert len(sizes) == len(responses)  # every request answered, each counted once
-    assert sum(sizes.values()) <= 3_000_000, sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
-    # the icons are drawn by the theme's icon font, not by the 1.5 MB icon script
-    assert not [url for url in sizes if "fontawesome.js" in url]
-    glyph = page.evaluate(
-        "getComputedStyle(document.querySelector('.primary-toggle .fa-bars'), '::before').content"
-    )
-    assert glyph not in ("none", "normal", "")
-
-
-def test_the_download_menus_pdf_item_opens_the_pdf_edition(reader):
-    page = reader.open("book/rmsprop.html")
-    _the_visible(page, ".dropdown-download-buttons button.dropdown-toggle").click()
-    item = _the_visible(page, ".dropdown-download-buttons .dropdown-item:has-text('.pdf')")
-    assert item.get_attribute("onclick") is None  # not the theme's window.print()
-    with page.expect_popup() as popup:
-        item.click()
-    assert popup.value.url == f"{reader.site}/rmsprop-book.pdf"
-    response = page.request.get(popup.value.url)
-    assert response.ok and response.body().startswith(b"%PDF-")
-    assert reader.console_errors == []
 
 
 def test_footer_and_author_line_are_chinese(chapter):
@@ -589,7 +563,6 @@ def test_on_a_phone_pages_fit_nothing_is_cut_off_and_figure_text_is_legible(brow
     reader = _phone(browser, site)
     try:
         page = reader.open(path)
-        page.wait_for_load_state("networkidle")
         width = page.evaluate("document.scrollingElement.clientWidth")
         assert width == PHONE[0]
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
@@ -664,46 +637,50 @@ def _phone(browser, site):
     return Reader(browser, site, viewport=PHONE, is_mobile=True, has_touch=True)
 
 
-def test_phone_menu_button_opens_the_books_navigation(browser, site):
+def test_phone_buttons_open_the_pages_contents_and_the_books_navigation(browser, site):
     reader = _phone(browser, site)
     try:
         page = reader.open("book/rmsprop.html")
-        dialog = page.locator("dialog#pst-primary-sidebar-modal")
-        assert not dialog.is_visible()
-        button = _the_visible(page, "button.primary-toggle")
-        button.click()
-        dialog.wait_for(state="visible", timeout=5000)
-        assert dialog.evaluate("d => d.open")
-        # every page of the book is listed there, and a tap takes the reader to it
-        link = dialog.get_by_role("link", name="附录：优化器的一步为什么受内存带宽限制")
-        link.click()
+        # The contents button lists the page's sections; a tap scrolls to one.
+        contents = page.locator("dialog#pst-secondary-sidebar-modal")
+        assert not contents.is_visible()
+        _the_visible(page, "button.secondary-toggle").click()
+        contents.wait_for(state="visible", timeout=5000)
+        contents.get_by_role("link", name="练习").click()
+        page.wait_for_url("**/book/rmsprop.html#*")
+        contents.wait_for(state="hidden", timeout=5000)  # the drawer closes over the text
+        heading = page.locator("h2", has_text="练习")
+        heading.wait_for(state="visible")
+        assert 0 <= heading.bounding_box()["y"] < PHONE[1]  # scrolled to it
+        # and nothing covers it: the heading is what a tap on it reaches
+        assert heading.evaluate("""h => { const r = h.getBoundingClientRect();
+            return h.contains(document.elementFromPoint(r.left + 5, r.top + r.height / 2)); }""")
+        # The menu button lists every page of the book; a tap takes the reader to it.
+        navigation = page.locator("dialog#pst-primary-sidebar-modal")
+        assert not navigation.is_visible()
+        _the_visible(page, "button.primary-toggle").click()
+        navigation.wait_for(state="visible", timeout=5000)
+        assert navigation.evaluate("d => d.open")
+        navigation.get_by_role("link", name="附录：优化器的一步为什么受内存带宽限制").click()
         page.wait_for_url("**/book/performance.html")
         assert reader.console_errors == []
     finally:
         reader.close()
 
 
-def test_phone_contents_button_opens_the_pages_contents(browser, site):
-    reader = _phone(browser, site)
-    try:
-        page = reader.open("book/rmsprop.html")
-        dialog = page.locator("dialog#pst-secondary-sidebar-modal")
-        assert not dialog.is_visible()
-        button = _the_visible(page, "button.secondary-toggle")
-        button.click()
-        dialog.wait_for(state="visible", timeout=5000)
-        dialog.get_by_role("link", name="练习").click()
-        page.wait_for_url("**/book/rmsprop.html#*")
-        heading = page.locator("h2", has_text="练习")
-        heading.wait_for(state="visible")
-        assert 0 <= heading.bounding_box()["y"] < PHONE[1]  # scrolled to it
-        assert reader.console_errors == []
-    finally:
-        reader.close()
-
-
-def test_desktop_menu_button_collapses_and_restores_the_sidebar(reader):
+def test_desktop_header_buttons_fold_the_sidebar_and_open_the_pdf_edition(reader):
     page = reader.open("book/rmsprop.html")
+    # The download menu's PDF item opens the book's PDF edition.
+    _the_visible(page, ".dropdown-download-buttons button.dropdown-toggle").click()
+    item = _the_visible(page, ".dropdown-download-buttons .dropdown-item:has-text('.pdf')")
+    assert item.get_attribute("onclick") is None  # not the theme's window.print()
+    with page.expect_popup() as popup:
+        item.click()
+    assert popup.value.url == f"{reader.site}/rmsprop-book.pdf"
+    response = page.request.get(popup.value.url)
+    assert response.ok and response.body().startswith(b"%PDF-")
+    popup.value.close()
+    # The menu button folds the book's navigation away and brings it back.
     sidebar = page.locator("#pst-primary-sidebar")
     article = page.locator("main#main-content")
     assert sidebar.is_visible()
@@ -813,12 +790,11 @@ def _english_ui(page) -> list:
     return sorted({tuple(hit) for hit in found})
 
 
-def test_no_english_ui_string_on_the_chapter_page(browser, site):
+def test_answers_open_on_click_and_no_ui_string_is_english(browser, site):
     reader = Reader(browser, site)
     try:
         reader.context.grant_permissions(["clipboard-read", "clipboard-write"])
         page = reader.open("book/rmsprop.html")
-        page.wait_for_load_state("networkidle")
         assert _english_ui(page) == []
         # labels that appear only after an action: a copy, an opened answer, an opened code cell
         button = page.locator("button.copybtn").first
@@ -830,7 +806,17 @@ def test_no_english_ui_string_on_the_chapter_page(browser, site):
             timeout=5000,
         )
         assert _english_ui(page) == []  # ... to Chinese
-        page.locator("div.solution .toggle-button").first.click()
+        # the exercises' answers are folded; a click opens each
+        solutions = page.locator("div.solution")
+        assert solutions.count() == 5
+        for i in range(4):
+            solution = solutions.nth(i)
+            body = solution.locator("section, div.cell").first
+            assert not body.is_visible()
+            solution.locator(
+                "button.toggle-button, .toggle-button, p.admonition-title"
+            ).first.click()
+            body.wait_for(state="visible", timeout=5000)
         hidden = page.locator("details.hide summary").first
         assert hidden.inner_text().strip() == "显示代码"
         hidden.click()
