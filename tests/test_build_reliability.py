@@ -92,8 +92,8 @@ FRONT = (
 )
 # Pages added to the book for the scenario: each fails the build in its own way.
 FAILING_PAGES = {
-    # A cell that outlives its timeout (here 2 s, set for this page in its front matter).
-    "slow": FRONT + "mystnb:\n  execution_timeout: 2\n---\n\n# 慢\n\n"
+    # A cell that outlives its timeout (here 1 s, set for this page in its front matter).
+    "slow": FRONT + "mystnb:\n  execution_timeout: 1\n---\n\n# 慢\n\n"
     "```{code-cell} ipython3\nimport time\n\ntime.sleep(60)\n```\n",
     # Chinese text in a figure must never render as boxes: the missing-glyph warning fails it.
     "glyphs": FRONT + "---\n\n# 字形\n\n```{code-cell} ipython3\n"

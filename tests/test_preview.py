@@ -95,7 +95,7 @@ def wait_until(condition, *, timeout: float, what: str, proc: subprocess.Popen, 
                 f"the preview exited ({proc.returncode}) while waiting for {what}:\n"
                 + log.read_text(encoding="utf-8")[-5000:]
             )
-        time.sleep(1)
+        time.sleep(0.2)
     pytest.fail(
         f"timed out after {timeout:.0f} s waiting for {what}:\n"
         + log.read_text(encoding="utf-8")[-5000:]

@@ -35,54 +35,61 @@ from torch.optim.optimizer import (
     register_optimizer_step_post_hook,
     register_optimizer_step_pre_hook,
 )
-from torch.testing._internal.common_optimizers import (
-    OptimizerErrorEnum,
-    _get_optim_inputs_including_global_cliquey_kwargs,
-    optim_db,
-)
 
 import rmsprop_lib
 from helpers import needs_compiler
 from rmsprop_lib import fused
 
 DEVICE = "cpu"
-# torch annotates OptimizerInfo.optim_cls as an Optimizer; it holds the class (hence the ignores).
-TORCH_INFO = next(
-    info
-    for info in optim_db
-    if info.optim_cls is torch.optim.RMSprop  # type: ignore[comparison-overlap]
-)
 
 
-def _ours(fused_on_cpu: bool):
-    info = copy.copy(TORCH_INFO)
-    info.optim_cls = rmsprop_lib.RMSprop  # type: ignore[assignment]
-    if fused_on_cpu:
-        info.supported_impls = (*TORCH_INFO.supported_impls, "fused")
+@functools.cache
+def _common_optimizers():
+    """torch's optimizer test inputs, imported when a test first needs them: the module takes
+    seconds to import, and every pytest-xdist worker collects this file."""
+    from torch.testing._internal import common_optimizers
+
+    return common_optimizers
+
+
+@functools.cache
+def _info(subject: str):
+    """The RMSprop ``OptimizerInfo`` of torch's ``optim_db`` for ``subject`` (see above)."""
+    torch_info = next(
+        info for info in _common_optimizers().optim_db if info.optim_cls is torch.optim.RMSprop
+    )
+    if subject == "torch":
+        return torch_info
+    info = copy.copy(torch_info)
+    info.optim_cls = rmsprop_lib.RMSprop
+    if subject == "ours-fused":
+        info.supported_impls = (*torch_info.supported_impls, "fused")
         info.supports_fused_on = ("cpu",)
     return info
 
 
 @pytest.fixture(
     params=[
-        pytest.param(TORCH_INFO, id="torch"),
-        pytest.param(_ours(False), id="ours"),
-        pytest.param(_ours(True), id="ours-fused", marks=needs_compiler),
+        pytest.param("torch", id="torch"),
+        pytest.param("ours", id="ours"),
+        pytest.param("ours-fused", id="ours-fused", marks=needs_compiler),
     ]
 )
 def info(request):
-    return request.param
+    return _info(request.param)
 
 
-@pytest.fixture(params=[pytest.param(_ours(True), id="ours-fused", marks=needs_compiler)])
+@pytest.fixture(params=[pytest.param("ours-fused", id="ours-fused", marks=needs_compiler)])
 def fused_info(request):
     """Only the subject that has a fused implementation (torch's RMSprop has none)."""
-    return request.param
+    return _info(request.param)
 
 
 def all_inputs(info, dtype=torch.float32, skip=()):
     """Every configuration with each implementation flag (what torch's tests iterate over)."""
-    return _get_optim_inputs_including_global_cliquey_kwargs(DEVICE, dtype, info, skip=skip)
+    return _common_optimizers()._get_optim_inputs_including_global_cliquey_kwargs(
+        DEVICE, dtype, info, skip=skip
+    )
 
 
 def assert_equal_nested(actual, expected):
@@ -121,7 +128,7 @@ def test_errors(info):
         params, kwargs = optim_input.params, optim_input.kwargs
         if params is None:
             params = [Parameter(torch.randn(1, 1))]
-        if error_input.error_on == OptimizerErrorEnum.CONSTRUCTION_ERROR:
+        if error_input.error_on == _common_optimizers().OptimizerErrorEnum.CONSTRUCTION_ERROR:
             act = functools.partial(info.optim_cls, params, **kwargs)
         else:
             act = info.optim_cls(params, **kwargs).step
