@@ -39,34 +39,37 @@ def run(pytester: pytest.Pytester, monkeypatch, tests: str, **env: str):
     )
 
 
-def test_a_missing_program_skips_the_tests_that_need_it_naming_it(pytester, monkeypatch):
-    result = run(pytester, monkeypatch, MARKED, PATH=str(pytester.path / "empty"))
-    result.assert_outcomes(skipped=2)
+def test_a_missing_tool_skips_the_tests_that_need_it_naming_it(pytester, monkeypatch):
+    result = run(
+        pytester,
+        monkeypatch,
+        MARKED + NEEDS_CC.removeprefix("import pytest\n"),
+        PATH=str(pytester.path / "empty"),
+        CC="/nonexistent/cc",
+    )
+    result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(
         [
             "*no-such-program-here was not found*",
             "*node was not found: install node 20 or later*",
+            "*no C compiler ('/nonexistent/cc') found*",
         ],
         consecutive=False,
     )
 
 
-def test_under_ci_a_missing_program_fails_the_tests_that_need_it(pytester, monkeypatch):
-    result = run(pytester, monkeypatch, MARKED, PATH=str(pytester.path / "empty"), CI="true")
-    result.assert_outcomes(errors=2)  # failed in setup, reported as errors
+def test_under_ci_a_missing_tool_fails_the_tests_that_need_it(pytester, monkeypatch):
+    result = run(
+        pytester,
+        monkeypatch,
+        MARKED + NEEDS_CC.removeprefix("import pytest\n"),
+        PATH=str(pytester.path / "empty"),
+        CC="/nonexistent/cc",
+        CI="true",
+    )
+    result.assert_outcomes(errors=3)  # failed in setup, reported as errors
     assert "CI=true but no-such-program-here was not found" in result.stdout.str()
     assert "CI=true but node was not found" in result.stdout.str()
-
-
-def test_requires_cc_skips_with_a_reason_when_no_compiler_is_found(pytester, monkeypatch):
-    result = run(pytester, monkeypatch, NEEDS_CC, CC="/nonexistent/cc")
-    result.assert_outcomes(skipped=1)
-    assert "no C compiler ('/nonexistent/cc') found" in result.stdout.str()
-
-
-def test_requires_cc_fails_instead_of_skipping_under_ci(pytester, monkeypatch):
-    result = run(pytester, monkeypatch, NEEDS_CC, CC="/nonexistent/cc", CI="true")
-    result.assert_outcomes(errors=1)  # failed in setup, reported as an error
     assert "CI=true but no C compiler ('/nonexistent/cc') was found" in result.stdout.str()
 
 
