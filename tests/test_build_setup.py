@@ -39,14 +39,15 @@ def run(pytester: pytest.Pytester, monkeypatch, tests: str, **env: str):
     )
 
 
+def run_without_tools(pytester: pytest.Pytester, monkeypatch, **env: str):
+    """The tests that need a program, node's packages and a C compiler, where none is found."""
+    tests = MARKED + NEEDS_CC.removeprefix("import pytest\n")
+    empty = str(pytester.path / "empty")
+    return run(pytester, monkeypatch, tests, PATH=empty, CC="/nonexistent/cc", **env)
+
+
 def test_a_missing_tool_skips_the_tests_that_need_it_naming_it(pytester, monkeypatch):
-    result = run(
-        pytester,
-        monkeypatch,
-        MARKED + NEEDS_CC.removeprefix("import pytest\n"),
-        PATH=str(pytester.path / "empty"),
-        CC="/nonexistent/cc",
-    )
+    result = run_without_tools(pytester, monkeypatch)
     result.assert_outcomes(skipped=3)
     result.stdout.fnmatch_lines(
         [
@@ -59,14 +60,7 @@ def test_a_missing_tool_skips_the_tests_that_need_it_naming_it(pytester, monkeyp
 
 
 def test_under_ci_a_missing_tool_fails_the_tests_that_need_it(pytester, monkeypatch):
-    result = run(
-        pytester,
-        monkeypatch,
-        MARKED + NEEDS_CC.removeprefix("import pytest\n"),
-        PATH=str(pytester.path / "empty"),
-        CC="/nonexistent/cc",
-        CI="true",
-    )
+    result = run_without_tools(pytester, monkeypatch, CI="true")
     result.assert_outcomes(errors=3)  # failed in setup, reported as errors
     assert "CI=true but no-such-program-here was not found" in result.stdout.str()
     assert "CI=true but node was not found" in result.stdout.str()
