@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import torch
 from filelock import FileLock
 
 # Extensions are tested on tiny projects built in this process (``make_app``); this file
@@ -43,6 +42,8 @@ def chapter_data():
 
 @pytest.fixture
 def generator():
+    import torch  # here, not at the top: pytest-xdist's controller loads this file too
+
     return torch.Generator().manual_seed(1234)
 
 

@@ -356,8 +356,10 @@ CAPTIONS = """() => {
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_captions_are_set_at_the_body_weight_with_aa_contrast(request, scheme):
-    reader = request.getfixturevalue("chapter" if scheme == "light" else "dark_chapter")
+def test_captions_are_set_at_the_body_weight_with_aa_contrast(chapter, dark_chapter, scheme):
+    # Both pages are the module's (each loaded once); named here, not looked up, so that the
+    # test is scheduled with the other readers of the built book (conftest.py).
+    reader = chapter if scheme == "light" else dark_chapter
     page = reader.page
     assert page.evaluate("document.documentElement.dataset.theme") == scheme
     captions = page.evaluate(CAPTIONS)

@@ -136,9 +136,10 @@ def test_each_edit_executes_exactly_the_pages_it_affects_and_no_failure_is_kept(
         "source_map",
     }
 
-    built(root, set())  # nothing changed
-
     # Prose, and a figure's caption (in the cell's metadata, but not code): nothing executes.
+    # Page b is unchanged: were a page's inputs digest or code key unstable from one build to
+    # the next, b would be read again and executed here (so would a), as in a rebuild with
+    # no change at all.
     edit(root / "a.md", "甲的正文。", "甲的新正文。")
     edit(root / "a.md", "原来的图注", "新的图注")
     prose = built(root, set())
