@@ -1,5 +1,6 @@
 """What a build publishes: no path of the machine, no build date, no timing in the search index
-(on the session's build); and the book's one failing-build scenario: nothing of a failed build.
+(on the session's build); and the book's one failing-build scenario: nothing of a failed build
+(the book's configuration with pages that fail).
 
 That a second execution, in another directory, publishes the same bytes is checked by the
 incremental-edit scenario (test_build_execution.py)."""
@@ -90,8 +91,12 @@ FRONT = (
     "---\njupytext:\n  text_representation:\n    extension: .md\n    format_name: myst\n"
     "kernelspec:\n  display_name: Python 3\n  language: python\n  name: python3\n"
 )
-# Pages added to the book for the scenario: each fails the build in its own way.
+# The pages of the failing book: each fails the build in its own way.
 FAILING_PAGES = {
+    # A cell that raises, and a kernel that dies (on a page that asks for its zip).
+    "raises": FRONT + "---\n\n# 出错\n\n```{code-cell} ipython3\n1 / 0\n```\n",
+    "dies": FRONT + "---\n\n# 内核退出\n\n下载 {notebook-zip}`dies.zip`。\n\n"
+    "```{code-cell} ipython3\nimport os\n\nos._exit(1)\n```\n",
     # A cell that outlives its timeout (here 1 s, set for this page in its front matter).
     "slow": FRONT + "mystnb:\n  execution_timeout: 1\n---\n\n# 慢\n\n"
     "```{code-cell} ipython3\nimport time\n\ntime.sleep(60)\n```\n",
@@ -107,54 +112,45 @@ FAILING_PAGES = {
 }
 
 
-def prepend_cell(path: Path, cell: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    first = text.index("```{code-cell} ipython3\n")
-    path.write_text(
-        f"{text[:first]}```{{code-cell}} ipython3\n{cell}\n```\n\n{text[first:]}",
-        encoding="utf-8",
-    )
-
-
-def break_book(root: Path) -> None:
-    """A cell that raises in the appendix, a kernel that dies in the chapter, the pages of
-    FAILING_PAGES, and a download asked for on a page without code."""
-    prepend_cell(root / "book" / "performance.md", "1 / 0")
-    prepend_cell(root / "book" / "rmsprop.md", "import os\nos._exit(1)")
+def failing_book(root: Path) -> None:
+    """The book's configuration and extensions, with the pages of FAILING_PAGES for its
+    chapters and a front page that asks for a download although it has no code."""
     for name, text in FAILING_PAGES.items():
         (root / "book" / f"{name}.md").write_text(text, encoding="utf-8")
-    toc = root / "_toc.yml"
-    toc.write_text(
-        toc.read_text(encoding="utf-8")
+    (root / "book" / "index.md").write_text(
+        "# 出错的书\n\n下载 {notebook-zip}`index.zip`。\n", encoding="utf-8"
+    )
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/index\nchapters:\n"
         + "".join(f"  - file: book/{name}\n" for name in FAILING_PAGES),
         encoding="utf-8",
-    )
-    api = root / "book" / "api.md"
-    api.write_text(
-        api.read_text(encoding="utf-8") + "\n下载 {notebook-zip}`api.zip`。\n", encoding="utf-8"
     )
 
 
 EXECUTION_FAILURES = {
-    "performance": "CellExecutionError",
-    "rmsprop": "DeadKernelError",
+    "raises": "CellExecutionError",
+    "dies": "DeadKernelError",
     "slow": "CellTimeoutError",
 }
 
 
 @pytest.mark.scenario
 def test_a_failed_build_names_each_page_and_publishes_none_of_them(tmp_path):
-    """The book with every kind of failure at once, built once: each is named, none is
-    published. That a failure is never cached, and that the next good build leaves no trace
-    of it, is tested on a tiny book (test_build_execution_tiny.py)."""
+    """The book's own configuration and extensions with every kind of failure at once,
+    built once: each is named, none is published. Its pages stand in for the chapter's:
+    what is tested is that the book's configuration fails the build, whatever the page.
+    That a failure is never cached, and that the next good build leaves no trace of it, is
+    tested on a tiny book (test_build_execution_tiny.py)."""
     root = copy_project(tmp_path / "project")
-    break_book(root)
+    failing_book(root)
     html = root / "_build" / "html"
 
     failed = build_book(root, RMSPROP_BOOK_PDF="off")  # the PDF is tested elsewhere
     out, tail = failed.output, failed.output[-4000:]
     assert failed.returncode != 0
     assert "build finished with problems" in out
+    with_code = {f"book/{name}" for name, text in FAILING_PAGES.items() if "code-cell" in text}
+    assert failed.executed_pages() == with_code, tail
     for page, error in EXECUTION_FAILURES.items():
         assert re.search(rf"book/{page}\.md: WARNING: Executing notebook failed: {error}", out), (
             page,
@@ -162,8 +158,9 @@ def test_a_failed_build_names_each_page_and_publishes_none_of_them(tmp_path):
         )
         assert not (html / "book" / f"{page}.html").exists()
         assert not (html / "_sources" / "book" / f"{page}.ipynb").exists()
+        assert not (html / "book" / f"{page}.zip").exists()
         report = (html / "reports" / "book" / f"{page}.err.log").read_text(encoding="utf-8")
-        assert error in report or (page == "performance" and "ZeroDivisionError" in report)
+        assert error in report or (page == "raises" and "ZeroDivisionError" in report)
     assert "ZeroDivisionError" in out
     assert (html / "book" / "index.html").is_file()  # the pages that did not fail are there
 
@@ -178,11 +175,11 @@ def test_a_failed_build_names_each_page_and_publishes_none_of_them(tmp_path):
         out,
     ), tail
     assert re.search(
-        r"book/api\.md: WARNING: \{notebook-zip\} is used on a page without executed code", out
+        r"book/index\.md: WARNING: \{notebook-zip\} is used on a page without executed code", out
     ), tail
     assert not (html / "book" / "nodownload.zip").exists()
     assert not (html / "_sources" / "book" / "nodownload.ipynb").exists()
-    assert not (html / "book" / "api.zip").exists()
+    assert not (html / "book" / "index.zip").exists()
     # A plain Sphinx warning is an error too.
     assert re.search(r"book/warns\.md:\d+: WARNING: undefined label", out), tail
 

@@ -24,8 +24,10 @@ still good, through public APIs only (Sphinx events, jupyter-cache's ``get_cache
 * **Failures.** A page that fails (a cell raises, times out, or its kernel dies) is reported as
   a warning naming the page, with the traceback, also written to ``reports/<page>.err.log``
   in the output directory as MyST-NB does; it is never cached, MyST-NB does not execute it a
-  second time, and its HTML is removed at the end of the build so a failed page is never left
-  in the site. The reports directory is emptied at the start of every build.
+  second time, and what the build published for it (its HTML, and the notebook and zip
+  ``notebook_download`` writes from the executed notebook, which here has no outputs) is
+  removed at the end of the build, so a failed page is never left in the site. The reports
+  directory is emptied at the start of every build.
 * **Reproducible outputs.** What a cell prints is stored as one stream, however the kernel
   happened to split it into messages (MyST-NB's own merging would keep a blank line where a
   message boundary fell). Kernels get ``SOURCE_DATE_EPOCH`` (0 unless already set), so
@@ -438,6 +440,7 @@ def _remove_failed_pages(app, exception):
         for path in (
             Path(app.outdir, f"{docname}.html"),
             Path(app.outdir, "_sources", f"{docname}.ipynb"),
+            Path(app.outdir, f"{docname}.zip"),
         ):
             path.unlink(missing_ok=True)
         logger.info(f"page_execution: removed {docname}.html, whose notebook failed")
