@@ -366,6 +366,19 @@ def test_exercise_answers_cite_what_their_cells_print(built_book):
     assert f"变化的只降到{runs['γ = min(0.99, 1 - 1/t)'][0]:.4f}。" in text
 
 
+def test_each_solution_title_links_its_exercise_with_no_space_inside_the_link(built_book):
+    soup = page(built_book)
+    exercises = {e["id"]: e for e in soup.select("div.exercise[id]")}
+    titles = [s.select_one(".admonition-title") for s in soup.select("div.solution")]
+    assert len(titles) == 5
+    for n, title in enumerate(titles, start=1):
+        link = title.find("a")
+        assert title.get_text() == f"解答 练习 {n}", title
+        assert link.get_text() == f"练习 {n}"  # underlined from its first character
+        target = exercises[link["href"].removeprefix("#")]
+        assert target.select_one(".admonition-title").get_text().startswith(f"练习 {n}")
+
+
 def test_slips_are_gone(built_book):
     soup = page(built_book)
     text = squash(soup.get_text())
