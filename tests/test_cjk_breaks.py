@@ -139,6 +139,36 @@ def cjk_line_breaks(html: str) -> list[str]:
     ]
 
 
+def cjk_spaces(html: str, meant: re.Pattern[str] | None = None) -> list[str]:
+    """Each space the laid-out text shows where a line break would be removed: between two
+    Chinese characters, or beside full-width punctuation (which carries its own space).
+    ``meant``: spaces the book means, matched from the character before the space."""
+    parser = _Text()
+    parser.feed(html)
+    text = "".join(parser.parts)
+    return [
+        text[max(m.start() - 10, 0) : m.end() + 10]
+        for m in re.finditer(r"(\S)[ \t\u00a0]+(\S)", text)
+        if "\0" not in m.group(1, 2)
+        and joins(m.group(1), m.group(2))
+        and not (meant and meant.match(text, m.start()))
+    ]
+
+
+def test_the_check_sees_a_space_where_there_is_one():
+    html = (
+        '<p>使用 <a href="a.html">附录</a> 中的内核，<em>x</em> 与 $y$</p>'
+        '<p>作者： 本书</p><p>式 <span class="math">\\(a\\)</span> 成立。</p>'
+    )
+    found = cjk_spaces(html)
+    assert len(found) == 3
+    assert "使用 附" in found[0] and "录 中" in found[1] and "： 本" in found[2]
+    # a space the book means is left out, and only that one
+    meant = re.compile(r"答 练习 \d")
+    assert cjk_spaces("<p>解答 练习 1，解答 练习</p>", meant) == ["\0解答 练习 1，解答 练习\0"]
+    assert cjk_spaces("<p>解答 练习 1</p>", meant) == []
+
+
 def test_the_check_sees_a_break_where_there_is_one():
     html = (
         "<p>累加起来，\n<strong>再用</strong>\n它<code>中\n文</code>\n中文 $x$\n"
@@ -160,5 +190,20 @@ def test_no_page_of_the_book_breaks_a_line_between_cjk_characters(built_book):
         page.relative_to(built_book.html).as_posix(): breaks
         for page in pages
         if (breaks := cjk_line_breaks(page.read_text(encoding="utf-8")))
+    }
+    assert found == {}
+
+
+# A solution's title is "解答", a space, then the link to the exercise it answers ("练习 n"):
+# the one space between Chinese characters the book means (book/_ext/solution_titles.py).
+SOLUTION_TITLE = re.compile(r"答 练习 \d")
+
+
+@pytest.mark.book
+def test_no_page_of_the_book_shows_a_space_between_cjk_characters(built_book):
+    found = {
+        page.relative_to(built_book.html).as_posix(): spaces
+        for page in sorted(built_book.html.rglob("*.html"))
+        if (spaces := cjk_spaces(page.read_text(encoding="utf-8"), SOLUTION_TITLE))
     }
     assert found == {}
