@@ -324,6 +324,25 @@ def test_shipped_markdown_has_no_myst_syntax_left(shipped_notebook):
     assert myst_left(shipped_notebook) == []
 
 
+def test_shipped_markdown_breaks_no_line_between_chinese_characters(shipped_notebook):
+    """Jupyter shows a soft line break as a space, between Chinese characters too ("起来，
+    再用"): none is left where the web page (cjk_breaks.py) sets none."""
+    if str(ROOT / "book" / "_ext") not in sys.path:
+        sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    from cjk_breaks import joins
+
+    found = []
+    for index, cell in enumerate(shipped_notebook.cells):
+        if cell.cell_type == "markdown":
+            prose = CODE.sub("\0", cell.source)  # code keeps its lines
+            found += [
+                f"cell {index}: {prose[m.start() - 8 : m.end() + 8]!r}"
+                for m in re.finditer(r"(\S)[ \t]*\n[ \t]*(\S)", prose)
+                if joins(m[1], m[2])
+            ]
+    assert found == []
+
+
 def test_the_myst_check_finds_each_kind_of_myst_and_ignores_code():
     samples = {
         "role": "式 {eq}`eq-x` 中",

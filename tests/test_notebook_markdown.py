@@ -24,7 +24,11 @@ def converter_module():
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["notebook_markdown"] = module
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(EXT))  # it imports cjk_breaks, beside it, as Sphinx finds them
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(EXT))
     return module
 
 
@@ -143,3 +147,20 @@ def test_plain_markdown_passes_unchanged():
         "<details><summary>解答 练习 1</summary>\n\nA.\n\n</details>\n\n```python\n{x}`y`\n```"
     )
     assert module.MarkdownConverter(module.References()).cell(plain) == plain
+
+
+def test_a_line_break_between_chinese_characters_goes_as_on_the_web_page():
+    """Jupyter renders a paragraph's soft line break as a space, between Chinese characters
+    too ("起来， 再用"): the notebook joins those lines as cjk_breaks.py sets the page."""
+    module = converter_module()
+    convert = module.MarkdownConverter(module.References(numbered={"fig-a": "图 1"}))
+    source = (
+        "# 标题\n正文从这里开始，\n再用它的平方根\n**去除**学习率。\n{numref}`fig-a` 画出了\n"
+        "AdaGrad\n做了改动，`code`\n之后 $x$\n是数学。\n\n下一段\n接着写。\n\n- 列表项，\n  续行\n"
+        "- 新的一项\n\n```python\n# 代码\n中文\n```"
+    )
+    assert convert.cell(source) == (
+        "# 标题\n正文从这里开始，再用它的平方根**去除**学习率。图 1 画出了\n"
+        "AdaGrad\n做了改动，`code`\n之后 $x$\n是数学。\n\n下一段接着写。\n\n- 列表项，续行\n"
+        "- 新的一项\n\n```python\n# 代码\n中文\n```"
+    )

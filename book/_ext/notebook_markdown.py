@@ -25,6 +25,9 @@ MyST in the page                    plain Markdown in the notebook
 
 Anything else in MyST syntax is an error naming it, so a page that grows new syntax fails the
 build instead of shipping raw MyST.
+
+A paragraph's soft line break between Chinese characters is removed, as ``cjk_breaks.py``
+removes it from the web page: Jupyter renders it as a space ("起来， 再用").
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from cjk_breaks import joins
 
 ROLE = re.compile(r"\{(?P<name>[A-Za-z][\w:+.-]*)\}`(?P<text>[^`]*)`")
 DIRECTIVE = re.compile(
@@ -113,6 +118,7 @@ class MarkdownConverter:
 
     def _block(self, lines: list[str]) -> list[str]:
         out: list[str] = []
+        prose = False  # whether the line written last is a line of a paragraph
         i = 0
         while i < len(lines):
             line = lines[i]
@@ -134,8 +140,15 @@ class MarkdownConverter:
                 heading = re.match(r"^(#{1,6})\s", line)
                 if heading:
                     self.state.heading = len(heading[1])
-                out.append(self._inline(line))
+                text = self._inline(line)
+                if prose and not heading and _cjk_break(out[-1], text):
+                    out[-1] = out[-1].rstrip() + text.lstrip()  # as the web page sets it
+                else:
+                    out.append(text)
+                prose = not heading and bool(text.strip())
                 i += 1
+                continue
+            prose = False  # any other block ends the paragraph
         return out
 
     def _math(self, lines: list[str], i: int, out: list[str]) -> int:
@@ -252,6 +265,14 @@ class MarkdownConverter:
         if key not in table:
             raise MarkdownError(f"unknown {what} {key!r}")
         return table[key]
+
+
+def _cjk_break(line: str, following: str) -> bool:
+    """Whether the soft break between two lines of a paragraph goes, as ``cjk_breaks.py``
+    removes it on the web page: Jupyter renders it as a space, even between Chinese
+    characters. Emphasis marks are looked through; links, code and math are not."""
+    before, after = line.rstrip().rstrip("*_"), following.lstrip().lstrip("*_")
+    return bool(before and after) and joins(before[-1], after[0])
 
 
 def _closing(lines: list[str], start: int, fence: str) -> int:
