@@ -541,6 +541,19 @@ CUT_OFF = """() => {
     return found;
 }"""
 
+HIDDEN_IN_FORMULA_OR_SPLIT = """() => ({
+    // the formula as drawn (mjx-math) reaching past its box, which would hide the rest
+    formulas: [...document.querySelectorAll('.bd-article span.math')].filter(e => {
+        const drawn = e.querySelector('mjx-container > mjx-math');
+        if (!drawn) return false;
+        const box = e.getBoundingClientRect(), math = drawn.getBoundingClientRect();
+        return math.right > box.right + 1 || math.left < box.left - 1;
+    }).map(e => e.textContent.slice(0, 50)),
+    numbers: [...document.querySelectorAll('.bd-article .pasted-text')]
+        .filter(e => [...e.getClientRects()].filter(r => r.width > 0).length > 1)
+        .map(e => e.textContent),
+})"""
+
 # Font size of each text of the explorer's inline SVG on screen, in CSS pixels.
 INLINE_SVG_TEXT = """() => [...document.querySelectorAll('.bd-article svg[role=img] text')]
     .filter(t => t.getBoundingClientRect().width > 0)
@@ -599,6 +612,9 @@ def test_on_a_phone_pages_fit_nothing_is_cut_off_and_figure_text_is_legible(brow
         # block fits or scrolls in its own box, and figure text is large enough to read.
         assert page.evaluate(CUT_OFF) == []
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        # No inline formula hides a part of itself in its scrolling box (nothing shows that
+        # it scrolls), and no computed number is split across lines ("7.7e-" / "07").
+        assert page.evaluate(HIDDEN_IN_FORMULA_OR_SPLIT) == {"formulas": [], "numbers": []}
         small = []
         for src, shown in page.evaluate(
             "[...document.querySelectorAll('.bd-article img[src$=\".svg\"]')]"
