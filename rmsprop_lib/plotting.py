@@ -186,20 +186,21 @@ def plot_final_loss_grid(
     losses: Sequence[Sequence[float]],
     ax: Axes | None = None,
 ) -> Figure | SubFigure:
-    """Heat map of final losses, rows = γ, columns = learning rate, each cell annotated.
+    """Heat map of final losses, rows = γ, columns = learning rate, each cell labelled with
+    its loss to 4 decimals.
 
-    The colour scale is logarithmic (a diverging corner can be orders of magnitude above the
-    rest), with plain ticks such as 0.26 and 0.3. A run that diverged (an infinite or NaN
-    loss) is left blank and labelled “发散”.
+    The labels carry the numbers, so there is no colour bar: its width is left to the cells,
+    whose labels would otherwise run into each other on a phone. Colours are on a log scale
+    (a diverging corner can be orders of magnitude above the rest). A run that diverged (an
+    infinite or NaN loss) is left blank and labelled “发散”.
     """
     import numpy as np
     from matplotlib.colors import LogNorm
-    from matplotlib.ticker import MaxNLocator
 
     _check_grid(lrs, gammas, losses)
     fig, ax = _axes(ax, "plot_final_loss_grid", figsize=(4.0, 3.2))
     values = np.ma.masked_invalid(np.asarray(losses, dtype=float))
-    image = ax.imshow(values, cmap="viridis_r", norm=LogNorm(), aspect="auto")
+    ax.imshow(values, cmap="viridis_r", norm=LogNorm(), aspect="auto")
     ax.set_xticks(range(len(lrs)), [f"{lr:g}" for lr in lrs])
     ax.set_yticks(range(len(gammas)), [f"{g:g}" for g in gammas])
     _label(ax, "学习率 η", "γ")
@@ -214,13 +215,6 @@ def plot_final_loss_grid(
             color="white" if np.isfinite(value) and value > middle else "black",
             fontfamily=FONT_FAMILY,
         )
-    colorbar = fig.colorbar(image, ax=ax)
-    colorbar.set_label("最终损失", fontfamily=FONT_FAMILY)
-    if values.count():  # plain ticks inside the range instead of 3.4×10⁻¹
-        low, high = float(values.min()), float(values.max())
-        ticks = [t for t in MaxNLocator(5).tick_values(low, high) if low <= t <= high]
-        colorbar.ax.minorticks_off()
-        colorbar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
     return fig
 
 
