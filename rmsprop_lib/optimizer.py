@@ -55,14 +55,18 @@ class RMSprop(Optimizer):
 
         g_t &= \pm\nabla f(\theta_{t-1}) + \lambda \theta_{t-1} \\
         v_t &= \alpha v_{t-1} + (1 - \alpha)\, g_t \odot g_t \\
-        m_t &= \alpha m_{t-1} + (1 - \alpha)\, g_t, \qquad
-            \tilde v_t = v_t - m_t \odot m_t \quad \text{(centered; otherwise } \tilde v_t = v_t) \\
-        d_t &= \sqrt{\tilde v_t} + \epsilon \quad \text{(default)}, \qquad
-            d_t = \sqrt{\tilde v_t + \epsilon} \quad \text{(eps\_in\_sqrt=True)} \\
-        b_t &= \mu b_{t-1} + g_t / d_t, \qquad \theta_t = \theta_{t-1} - \eta\, b_t
-            \quad \text{(momentum; otherwise } \theta_t = \theta_{t-1} - \eta\, g_t / d_t)
+        d_t &= \sqrt{v_t} + \epsilon \\
+        \theta_t &= \theta_{t-1} - \eta\, g_t / d_t
 
-    where :math:`v_0 = m_0 = b_0 = 0` and the sign of the gradient is minus when ``maximize``.
+    where :math:`v_0 = 0` and the sign of the gradient is minus when ``maximize``. The options
+    change it so:
+
+    - ``eps_in_sqrt=True``: :math:`d_t = \sqrt{v_t + \epsilon}`, the book's chapter's formula;
+    - ``centered=True``: :math:`m_t = \alpha m_{t-1} + (1 - \alpha)\, g_t` from
+      :math:`m_0 = 0`, and :math:`v_t - m_t \odot m_t` takes the place of :math:`v_t` in
+      :math:`d_t`;
+    - ``momentum`` :math:`\mu > 0`: :math:`b_t = \mu b_{t-1} + g_t / d_t` from :math:`b_0 = 0`,
+      and :math:`\theta_t = \theta_{t-1} - \eta\, b_t`.
 
     By default (``foreach=None``, ``fused=None``) it runs exactly what ``torch.optim.RMSprop``
     runs: on CPU the per-tensor loop, operation for operation, so the parameters and every
