@@ -552,6 +552,12 @@ HIDDEN_IN_FORMULA_OR_SPLIT = """() => ({
     numbers: [...document.querySelectorAll('.bd-article .pasted-text')]
         .filter(e => [...e.getClientRects()].filter(r => r.width > 0).length > 1)
         .map(e => e.textContent),
+    // a dropdown's title drawn past its box, which clips it
+    titles: [...document.querySelectorAll('.bd-article .sd-summary-text')].filter(e => {
+        const range = document.createRange(); range.selectNodeContents(e);
+        const box = e.closest('summary').getBoundingClientRect();
+        return [...range.getClientRects()].some(r => r.right > box.right + 1);
+    }).map(e => e.textContent.trim()),
 })"""
 
 # Font size of each text of the explorer's inline SVG on screen, in CSS pixels.
@@ -614,7 +620,11 @@ def test_on_a_phone_pages_fit_nothing_is_cut_off_and_figure_text_is_legible(brow
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
         # No inline formula hides a part of itself in its scrolling box (nothing shows that
         # it scrolls), and no computed number is split across lines ("7.7e-" / "07").
-        assert page.evaluate(HIDDEN_IN_FORMULA_OR_SPLIT) == {"formulas": [], "numbers": []}
+        assert page.evaluate(HIDDEN_IN_FORMULA_OR_SPLIT) == {
+            "formulas": [],
+            "numbers": [],
+            "titles": [],
+        }
         small = []
         for src, shown in page.evaluate(
             "[...document.querySelectorAll('.bd-article img[src$=\".svg\"]')]"
