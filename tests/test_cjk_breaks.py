@@ -126,33 +126,32 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
-def cjk_line_breaks(html: str) -> list[str]:
-    """Each place where the laid-out text breaks a line between two CJK characters."""
+def _gaps(html: str, gap: str, meant: re.Pattern[str] | None = None) -> list[str]:
+    """Each ``gap`` (a regular expression) that the laid-out text shows between two
+    characters a line break between would be removed from (``cjk_breaks.joins``); ``meant``:
+    the gaps the book means, matched from the character before the gap."""
     parser = _Text()
     parser.feed(html)
     text = "".join(parser.parts)
     return [
         text[max(m.start() - 10, 0) : m.end() + 10]
-        for m in re.finditer(r"(.)[ \t]*\n\s*(.)", text)
+        for m in re.finditer(rf"(.){gap}(.)", text)
         # "\0" marks a block's edge, where a browser shows no space
-        if "\0" not in m.group(1, 2) and joins(m.group(1), m.group(2))
-    ]
-
-
-def cjk_spaces(html: str, meant: re.Pattern[str] | None = None) -> list[str]:
-    """Each space the laid-out text shows where a line break would be removed: between two
-    Chinese characters, or beside full-width punctuation (which carries its own space).
-    ``meant``: spaces the book means, matched from the character before the space."""
-    parser = _Text()
-    parser.feed(html)
-    text = "".join(parser.parts)
-    return [
-        text[max(m.start() - 10, 0) : m.end() + 10]
-        for m in re.finditer(r"(\S)[ \t\u00a0]+(\S)", text)
         if "\0" not in m.group(1, 2)
         and joins(m.group(1), m.group(2))
         and not (meant and meant.match(text, m.start()))
     ]
+
+
+def cjk_line_breaks(html: str) -> list[str]:
+    """Each place where the laid-out text breaks a line between two CJK characters."""
+    return _gaps(html, r"[ \t]*\n\s*")
+
+
+def cjk_spaces(html: str, meant: re.Pattern[str] | None = None) -> list[str]:
+    """Each space the laid-out text shows where a line break would be removed: between two
+    Chinese characters, or beside full-width punctuation (which carries its own space)."""
+    return _gaps(html, r"[ \t\u00a0]+", meant)
 
 
 def test_the_check_sees_a_space_where_there_is_one():
