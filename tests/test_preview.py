@@ -7,6 +7,7 @@ real book takes from a save to the served page is measured by benchmarks/book_bu
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import os
 import re
@@ -76,10 +77,12 @@ def tiny_book(root: Path) -> Path:
 
 
 def fetch(url: str) -> str | None:
+    """The page served at ``url``, or None while there is none: the server not up yet, or a
+    read cut short because the rebuild is rewriting the file (``IncompleteRead``)."""
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             return response.read().decode("utf-8")
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError):
         return None
 
 
