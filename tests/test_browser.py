@@ -212,6 +212,12 @@ def test_every_page_loads_offline_without_errors(reader, path):
         assert reader.outside() == []
 
 
+FORMULAS_PAST_THEIR_BOX = """[...document.querySelectorAll('mjx-container[display="true"]')]
+    .filter(c => { const m = c.querySelector('mjx-math'), box = c.getBoundingClientRect();
+                   return m && m.getBoundingClientRect().right > box.right + 1; })
+    .map(c => c.textContent.slice(0, 40))"""
+
+
 def _assert_every_equation_is_typeset(page, site: str, at_least: int) -> None:
     """By the book's own MathJax 3, with the MathML a screen reader reads."""
     counts = page.evaluate("""() => ({
@@ -225,6 +231,8 @@ def _assert_every_equation_is_typeset(page, site: str, at_least: int) -> None:
     })""")
     assert counts["math"] >= at_least
     assert counts["raw"] == [] and counts["typeset"] == counts["math"]
+    # every display formula is drawn whole inside its box (it would scroll, unseen)
+    assert page.evaluate(FORMULAS_PAST_THEIR_BOX) == []
     assert counts["errors"] == 0
     assert counts["spoken"] == counts["math"]
     assert page.evaluate("MathJax.version").startswith("3.")
