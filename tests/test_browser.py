@@ -560,6 +560,12 @@ HIDDEN_IN_FORMULA_OR_SPLIT = """() => ({
     numbers: [...document.querySelectorAll('.bd-article .pasted-text')]
         .filter(e => [...e.getClientRects()].filter(r => r.width > 0).length > 1)
         .map(e => e.textContent),
+    // an inline formula and the full-width mark after it (cjk_breaks.py) on two lines
+    marks: [...document.querySelectorAll('.bd-article .nowrap')].filter(e => {
+        const range = document.createRange(); range.selectNodeContents(e);
+        const rs = [...range.getClientRects()].filter(r => r.width > 0);
+        return rs.some(r => r.top >= rs[0].bottom - 1 || r.bottom <= rs[0].top + 1);
+    }).map(e => e.textContent.slice(0, 30)),
     // a dropdown's title drawn past its box, which clips it
     titles: [...document.querySelectorAll('.bd-article .sd-summary-text')].filter(e => {
         const range = document.createRange(); range.selectNodeContents(e);
@@ -631,8 +637,12 @@ def test_on_a_phone_pages_fit_nothing_is_cut_off_and_figure_text_is_legible(brow
         assert page.evaluate(HIDDEN_IN_FORMULA_OR_SPLIT) == {
             "formulas": [],
             "numbers": [],
+            "marks": [],
             "titles": [],
         }
+        # the chapter has formulas followed by a full-width mark, each kept with its mark
+        if path == "book/rmsprop.html":
+            assert page.locator(".bd-article .nowrap .math").count() >= 10
         small = []
         for src, shown in page.evaluate(
             "[...document.querySelectorAll('.bd-article img[src$=\".svg\"]')]"

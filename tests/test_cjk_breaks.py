@@ -68,6 +68,12 @@ def test_the_built_pages_have_no_cjk_line_break(make_app, tmp_path):
     assert re.search(r"用 <code[^>]*><span class=\"pre\">train_2d</span></code>\n画出", index)
     # a reference resolved only when the page is written ("第二节") is joined too
     assert re.search(r"参见<a [^>]*><span[^>]*>第二节</span></a>一节。", index)
+    # a full-width mark after an inline formula stays on the formula's line
+    assert re.search(
+        r'梯度是 <span class="nowrap"><span class="math[^"]*">\\\(g\\\)</span>，</span>'
+        r'学习率是 <span class="nowrap"><span class="math[^"]*">\\\(\\eta\\\)</span>。</span>',
+        index,
+    )
     # code keeps its lines
     assert re.search(r"第一行\n第二行", index)
     assert "这一页只有一句话。" in (app.outdir / "second.html").read_text(encoding="utf-8")

@@ -1,5 +1,5 @@
 """Chinese set like a book: no space where the source breaks a line between two CJK characters,
-nor next to full-width punctuation.
+nor next to full-width punctuation; and no line starting with the "，" after a formula.
 
 Authors keep writing short source lines. Markdown (and reStructuredText) keep a soft line
 break as a newline in the text, and Chromium renders a newline between two Chinese
@@ -138,6 +138,37 @@ class JoinCJKLines(SphinxPostTransform):
                     text.parent[index] = nodes.Text(value)
 
 
+# Full-width punctuation no Chinese line starts with (commas, stops, closing brackets).
+CLOSING = re.compile("[、。，．：；！？）」』】〉》〕］｝”’…]")
+
+
+class KeepPunctuationWithMath(SphinxPostTransform):
+    """Keep the full-width punctuation right after an inline formula on the formula's line.
+
+    Chromium may break a line between MathJax's inline box and the "，" after it, so that
+    a line starts with the comma, which Chinese typesetting never does. The formula and the
+    mark go into ``<span class="nowrap">`` (the book's CSS keeps it on one line)."""
+
+    default_priority = 901  # after JoinCJKLines, which may bring the mark next to the math
+
+    def run(self, **kwargs) -> None:
+        for math in list(self.document.findall(nodes.math)):
+            parent = math.parent
+            index = next(i for i, child in enumerate(parent.children) if child is math)
+            after = parent.children[index + 1] if index + 1 < len(parent.children) else None
+            if not isinstance(after, nodes.Text) or not CLOSING.match(after):
+                continue
+            wrapper = nodes.inline("", "", classes=["nowrap"])
+            parent[index] = wrapper
+            wrapper += math
+            wrapper += nodes.Text(after[0])
+            if len(after) > 1:
+                parent[index + 1] = nodes.Text(after[1:])
+            else:
+                del parent[index + 1]
+
+
 def setup(app):
     app.add_post_transform(JoinCJKLines)
+    app.add_post_transform(KeepPunctuationWithMath)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
