@@ -150,6 +150,62 @@ def test_pages_load_no_thebe_script(make_app, tmp_path, drop):
     assert "<title>A page" in html  # the page itself is written
 
 
+# --- template_cache.py: page templates compiled once, again only when edited ----------------
+
+LAYOUT = (
+    '{%% extends "!layout.html" %%}\n{%% block footer %%}<p class="mark">%s</p>{%% endblock %%}\n'
+)
+
+
+def _counting_compiles(monkeypatch) -> list[str]:
+    """Names of the templates Jinja compiles from source from now on, in this process."""
+    import jinja2
+
+    compiled: list[str] = []
+    compile_source = jinja2.Environment.compile
+
+    def compile(self, source, name=None, filename=None, *args, **kwargs):
+        if filename is not None:  # a template file (not a string rendered in passing)
+            compiled.append(name)
+        return compile_source(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    return compiled
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["with-extension", "sphinx-alone"])
+def test_a_new_build_compiles_only_the_templates_edited_since_the_last(
+    make_app, tmp_path, monkeypatch, cached
+):
+    conf: dict[str, object] = {"templates_path": ["_templates"]}
+    if cached:
+        conf["template_bridge"] = "template_cache.CachedTemplateLoader"
+    src = project(tmp_path / "src", ["template_cache"], {"index.rst": CLEAN_PAGE}, **conf)
+    (src / "_templates").mkdir()
+    (src / "_templates" / "layout.html").write_text(LAYOUT % "first", encoding="utf-8")
+    compiled = _counting_compiles(monkeypatch)
+
+    def build() -> tuple[list[str], str]:
+        compiled.clear()
+        app = make_app("html", srcdir=src)
+        app.build(force_all=True)  # every page is written by every build
+        assert app.statuscode == 0, app.warning.getvalue()
+        return list(compiled), Path(app.outdir, "index.html").read_text(encoding="utf-8")
+
+    first, first_html = build()
+    assert "layout.html" in first and len(first) > 5
+    assert '<p class="mark">first</p>' in first_html
+
+    again, again_html = build()
+    assert again_html == first_html
+    assert again == ([] if cached else first)
+
+    (src / "_templates" / "layout.html").write_text(LAYOUT % "second", encoding="utf-8")
+    edited, edited_html = build()
+    assert '<p class="mark">second</p>' in edited_html
+    assert edited == (["layout.html"] if cached else first)
+
+
 # --- pdf_edition.py: the PDF and the links to it follow the last build ---------------------
 
 PDF_PAGE = "A page\n======\n\nText.\n\n.. only:: pdf_edition\n\n   The PDF edition.\n"
