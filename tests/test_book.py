@@ -507,6 +507,26 @@ def test_performance_page_renders_the_benchmark_table_from_the_results_file(buil
     assert "DEFINE_BODY" in soup.get_text()  # the kernel's real source is shown
 
 
+def test_performance_pages_sentences_on_the_compiled_peer_cite_the_results_file(built_book):
+    results = json.loads(
+        (built_book.root / "benchmarks" / "results" / "optimizer_step.json").read_text()
+    )
+    plain = {(r["case"], r["implementation"]): r for r in results["rows"] if r["config"] == "plain"}
+    first_s = [plain[c, "torch compile"]["first_step_ms"] / 1e3 for c in ("1000x16", "resnet50")]
+    small = (
+        plain["1000x16", "ours fused"]["ms_per_step"]
+        / plain["1000x16", "torch compile"]["ms_per_step"]
+    )
+    text = " ".join(page(built_book, "book/performance").get_text().split())
+    for sentence in (
+        f"编译后的一步是内存下限的 {plain['resnet50', 'torch compile']['ratio_to_floor']:.2f} 倍，"
+        f"融合内核是 {plain['resnet50', 'ours fused']['ratio_to_floor']:.2f} 倍。",
+        f"耗时只有前者的 {small:.2f} 倍。",
+        f"本机上编译用了 {min(first_s):.0f} 到 {max(first_s):.0f} 秒，",
+    ):
+        assert sentence in text, sentence
+
+
 def test_performance_page_shows_the_book_build_figures_from_their_results_file(built_book):
     results = json.loads(
         (built_book.root / "benchmarks" / "results" / "book_build.json").read_text()
