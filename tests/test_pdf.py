@@ -303,6 +303,24 @@ def test_the_raw_results_file_is_summarised_not_printed(built_book, text):
     assert article.select(".interactive-only details")
 
 
+def test_the_printed_front_page_offers_nothing_only_the_website_has(built_book, text):
+    article = _article(built_book, "book/index")
+    web = [_squash(e.get_text()) for e in article.select(".interactive-only")]
+    printed = [_squash(e.get_text()) for e in article.select(".static-only")]
+    assert web and printed
+    # The web page's download button, search box and PDF link are not in the PDF ...
+    assert "下载按钮" in web[0] and "搜索框" in web[0] and "下载PDF版" in web[0]
+    assert [sentence for sentence in web[0].split("。") if sentence and sentence in text] == []
+    # ... which says where they are instead.
+    assert all(p in text for p in printed) and "网站上" in printed[0]
+
+
+def test_english_apostrophes_are_printed_as_typed_not_as_wide_chinese_quotes(text):
+    # Curled (smartquotes), "’" took the Chinese font's full-width glyph: "the book’ s".
+    assert "thebook'schapter'sformula" in text
+    assert "’" not in text
+
+
 def test_the_explorer_paragraph_says_what_the_printed_figure_shows(built_book, text):
     section = _article(built_book, "book/rmsprop").find(id="sec-explorer")
     web = [_words(e.get_text()) for e in section.select(".interactive-only")]
