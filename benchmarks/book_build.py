@@ -10,8 +10,8 @@ In a temporary copy of the project, measures:
   edit of the chapter, with how many notebooks each executed; these HTML builds run with the
   PDF edition off (``RMSPROP_BOOK_PDF=off``, as the live preview does). A rebuild takes a few
   seconds, which this machine's noise moves by tenths: the two rebuilds are measured
-  ``--repeats`` times each (default 5; the edit made and undone in turns) and their medians
-  reported;
+  ``--repeats`` times each (default 9; the edit made and undone in turns) and their medians
+  reported (with 5, the ratio of the two medians moved by about 0.04 from run to run);
 - a rebuild after a second prose edit with the PDF edition on: what publishing costs on top;
 - the live preview (``tools/preview.py``, sphinx-autobuild): from saving a prose edit of the
   chapter to the served page showing it, ``--repeats`` times (median).
@@ -275,7 +275,7 @@ def main() -> None:
     parser.add_argument(
         "--out", type=Path, default=Path(__file__).with_name("results") / "book_build.json"
     )
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")

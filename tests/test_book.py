@@ -546,3 +546,4 @@ def test_performance_page_shows_the_book_build_figures_from_their_results_file(b
         str(results["prose_edit_executed"]),
     ]
     assert f"冷构建 ÷ 下限 = {results['cold_vs_floor']:.2f}×" in soup.get_text()
+    assert f"所以各测 {results['repeats']} 次" in " ".join(soup.get_text().split())
