@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import json
 import os
 import re
@@ -709,6 +710,51 @@ def test_phone_buttons_open_the_pages_contents_and_the_books_navigation(browser,
         assert navigation.evaluate("d => d.open")
         navigation.get_by_role("link", name="附录：优化器的一步为什么受内存带宽限制").click()
         page.wait_for_url("**/book/performance.html")
+        assert reader.console_errors == []
+    finally:
+        reader.close()
+
+
+def _darkest_at_the_edges(page, box) -> tuple[int, int]:
+    """The darkest channel value (0-255) in the leftmost and in the rightmost pixel column
+    of ``box`` as the screen shows it: 255 is the white page alone, the table's striped
+    rows (#f3f4f5) and text are darker."""
+    from PIL import Image
+
+    box.evaluate("b => b.scrollIntoView({block: 'center'})")
+    shot = Image.open(io.BytesIO(page.screenshot(clip=box.bounding_box()))).convert("L")
+
+    def darkest(x: int) -> int:
+        return min(int(shot.getpixel((x, y))) for y in range(shot.height))  # type: ignore[arg-type]
+
+    return darkest(0), darkest(shot.width - 1)
+
+
+def test_on_a_phone_a_wide_table_fades_on_the_side_where_columns_are_hidden(browser, site):
+    reader = _phone(browser, site)
+    try:
+        page = reader.open("book/performance.html")
+        boxes = page.locator(".bd-article .pst-scrollable-table-container")
+        marks = boxes.evaluate_all(
+            "bs => bs.map(b => [b.scrollWidth > b.clientWidth + 1, b.dataset.hidden || ''])"
+        )
+        assert any(wide for wide, _ in marks)
+        assert [hidden for _, hidden in marks] == ["right" if wide else "" for wide, _ in marks]
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == (
+            "rgb(255, 255, 255)"
+        )
+        box = boxes.nth([wide for wide, _ in marks].index(True))
+        # At the start the right edge shows the page alone (faded out) and the left edge the
+        # table; scrolled to the end, the other way round; in between, both edges fade.
+        left, right = _darkest_at_the_edges(page, box)
+        assert right >= 250 and left <= 244, (left, right)
+        box.evaluate("b => b.scrollLeft = b.scrollWidth")
+        page.wait_for_function("b => b.dataset.hidden === 'left'", arg=box.element_handle())
+        left, right = _darkest_at_the_edges(page, box)
+        assert left >= 250 and right <= 244, (left, right)
+        box.evaluate("b => b.scrollLeft = 40")
+        page.wait_for_function("b => b.dataset.hidden === 'both'", arg=box.element_handle())
+        assert min(_darkest_at_the_edges(page, box)) >= 250
         assert reader.console_errors == []
     finally:
         reader.close()
