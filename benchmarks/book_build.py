@@ -234,8 +234,9 @@ def book_build_table(results: Mapping[str, Any]) -> str:
             (``*_executed``) and the two ratios with their targets.
 
     Returns:
-        Markdown: a table with one row per measured build (seconds with one decimal, executed
-        notebooks or "—"), then a line comparing the two ratios with their targets.
+        Markdown: a table with one row per measured build (seconds with two decimals, so that
+        the ratios can be recomputed from it; executed notebooks or "—"), then a line giving
+        the two ratios and the live preview against their targets, naming a missed one.
 
     Raises:
         KeyError: if ``results`` lacks a figure; the message names it. Only the rows of the
@@ -254,20 +255,23 @@ def book_build_table(results: Mapping[str, Any]) -> str:
     lines = ["| 构建 | 用时（秒） | 执行的笔记本 |", "| --- | ---: | ---: |"]
     for label, seconds, executed in rows:
         count = "—" if executed is None else str(int(results[executed]))
-        lines.append(f"| {label} | {float(results[seconds]):.1f} | {count} |")
-    return "\n".join(lines) + (
-        f"\n\n冷构建 ÷ 下限 = {float(results['cold_vs_floor']):.2f}×"
-        f"（目标 ≤ {float(results['cold_target']):g}×）；"
-        f"改动正文后重新构建 ÷ 无改动重新构建 = {float(results['prose_vs_rebuild']):.2f}×"
-        f"（目标 ≤ {float(results['prose_target']):g}×）"
-        + (
-            f"；实时预览 {float(results['preview_s']):.1f} 秒"
-            f"（目标 ≤ {float(results['preview_target']):g} 秒）"
-            if "preview_s" in results
-            else ""
+        lines.append(f"| {label} | {float(results[seconds]):.2f} | {count} |")
+    summary = [
+        "冷构建 ÷ 下限 = " + _against(results["cold_vs_floor"], results["cold_target"], "×", ".2f"),
+        "改动正文后重新构建 ÷ 无改动重新构建 = "
+        + _against(results["prose_vs_rebuild"], results["prose_target"], "×", ".2f"),
+    ]
+    if "preview_s" in results:
+        summary.append(
+            "实时预览 " + _against(results["preview_s"], results["preview_target"], " 秒", ".1f")
         )
-        + "\n"
-    )
+    return "\n".join(lines) + "\n\n" + "；".join(summary) + "\n"
+
+
+def _against(value: float, target: float, unit: str, spec: str) -> str:
+    """``"value unit（目标 ≤ target unit）"``, with "未达到" when the value misses its target."""
+    missed = "，未达到" if float(value) > float(target) else ""
+    return f"{float(value):{spec}}{unit}（目标 ≤ {float(target):g}{unit}{missed}）"
 
 
 def main() -> None:

@@ -83,6 +83,26 @@ def test_the_published_step_times_agree_with_what_the_performance_page_says_of_t
         plain["1000x16", "ours fused"]["ms_per_step"]
         < plain["1000x16", "torch compile"]["ms_per_step"]
     )
+    # foreach=True is faster only when the tensors are many and small ...
+    for implementation, default in (
+        ("torch foreach", "torch default"),
+        ("ours foreach", "ours loop"),
+    ):
+        faster = {
+            case
+            for (case, name), row in plain.items()
+            if name == implementation
+            and row["ms_per_step"] < 0.9 * plain[case, default]["ms_per_step"]
+        }
+        assert faster == {"1000x16"}, implementation
+    # ... and the per-tensor loop's temporary d (as large as its tensor) shows in the resident
+    # memory only when it is larger than 32 MB.
+    largest = {"resnet50": max(map(math.prod, optimizer_step.resnet50_shapes()))}
+    for (case, name), row in plain.items():
+        if name == "torch default" and case != "1000x16":  # 64-byte temporaries: noise only
+            temporary_mb = 4 * largest.get(case, row["size"]) / 2**20
+            grew = row["extra_memory_mb"] > 0.9 * temporary_mb
+            assert grew == (temporary_mb > 32), (case, row["extra_memory_mb"], temporary_mb)
 
 
 def test_the_resnet50_case_has_its_161_parameter_shapes_and_25_6m_values():

@@ -482,8 +482,12 @@ def test_performance_page_renders_the_benchmark_table_from_the_results_file(buil
         (built_book.root / "benchmarks" / "results" / "optimizer_step.json").read_text()
     )
     soup = page(built_book, "book/performance")
-    text = "\n".join(outputs(soup))
-    assert f"机器：{results['machine']['cpu']}" in text
+    # where and when: a paragraph, which wraps on a phone (as printed text it was cut off)
+    machine = [p.get_text() for p in soup.select("div.cell_output p") if "机器：" in p.get_text()]
+    assert len(machine) == 1
+    m = results["machine"]
+    assert machine[0].startswith(f"机器：{m['cpu']}，{m['cores']} 核；PyTorch {m['torch']}")
+    assert machine[0].endswith(f"每项重复 {results['reps']} 次")
     tables = [
         t for t in soup.select("div.cell_output table") if "fused÷torch foreach" in t.get_text()
     ]
@@ -540,9 +544,9 @@ def test_performance_page_shows_the_book_build_figures_from_their_results_file(b
         ]
         for tr in tables[0].select("tbody tr")
     }
-    assert rows["本书冷构建"] == [f"{results['cold_s']:.1f}", str(results["cold_executed"])]
+    assert rows["本书冷构建"] == [f"{results['cold_s']:.2f}", str(results["cold_executed"])]
     assert rows["改动一句正文后重新构建"] == [
-        f"{results['prose_edit_s']:.1f}",
+        f"{results['prose_edit_s']:.2f}",
         str(results["prose_edit_executed"]),
     ]
     assert f"冷构建 ÷ 下限 = {results['cold_vs_floor']:.2f}×" in soup.get_text()

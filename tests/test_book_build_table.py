@@ -37,17 +37,29 @@ def test_one_row_per_build_with_seconds_and_executed_notebooks():
         "| 构建 | 用时（秒） | 执行的笔记本 |",
         "| --- | ---: | ---: |",
     ]
-    assert "| 只含 `import torch` 一个单元的基准书，冷构建 | 6.0 | — |" in table
-    assert "| 下限：以上两项之和 | 21.0 | — |" in table
-    assert "| 本书冷构建 | 23.1 | 2 |" in table
-    assert "| 无改动时重新构建 | 2.5 | 0 |" in table
-    assert "| 改动一句正文后重新构建 | 3.3 | 0 |" in table
-    assert "| 再改一句正文后重新构建，连同 PDF 版 | 14.7 | 0 |" in table
-    assert "| 实时预览：保存一句正文改动到页面更新 | 4.4 | — |" in table
+    assert "| 只含 `import torch` 一个单元的基准书，冷构建 | 6.04 | — |" in table
+    assert "| 下限：以上两项之和 | 21.00 | — |" in table
+    assert "| 本书冷构建 | 23.14 | 2 |" in table
+    assert "| 无改动时重新构建 | 2.50 | 0 |" in table
+    assert "| 改动一句正文后重新构建 | 3.26 | 0 |" in table
+    assert "| 再改一句正文后重新构建，连同 PDF 版 | 14.71 | 0 |" in table
+    assert "| 实时预览：保存一句正文改动到页面更新 | 4.37 | — |" in table
     assert table.count("\n| ") == 9
     assert table.rstrip().endswith(
         "冷构建 ÷ 下限 = 1.10×（目标 ≤ 1.2×）；改动正文后重新构建 ÷ 无改动重新构建 = 1.30×"
         "（目标 ≤ 2×）；实时预览 4.4 秒（目标 ≤ 6 秒）"
+    )
+
+
+def test_a_missed_target_is_said_to_be_missed():
+    missed = {**RESULTS, "prose_edit_s": 5.1, "prose_vs_rebuild": 2.04, "preview_s": 6.2}
+    assert (
+        book_build_table(missed)
+        .rstrip()
+        .endswith(
+            "冷构建 ÷ 下限 = 1.10×（目标 ≤ 1.2×）；改动正文后重新构建 ÷ 无改动重新构建 = 2.04×"
+            "（目标 ≤ 2×，未达到）；实时预览 6.2 秒（目标 ≤ 6 秒，未达到）"
+        )
     )
 
 
