@@ -717,8 +717,8 @@ def test_phone_buttons_open_the_pages_contents_and_the_books_navigation(browser,
 
 def _darkest_at_the_edges(page, box) -> tuple[int, int]:
     """The darkest channel value (0-255) in the leftmost and in the rightmost pixel column
-    of ``box`` as the screen shows it: 255 is the white page alone, the table's striped
-    rows (#f3f4f5) and text are darker."""
+    of ``box`` as the screen shows it: 255 is the white page alone; a table's striped rows
+    and a code block's background (#f3f4f5), and text, are darker."""
     from PIL import Image
 
     box.evaluate("b => b.scrollIntoView({block: 'center'})")
@@ -730,7 +730,7 @@ def _darkest_at_the_edges(page, box) -> tuple[int, int]:
     return darkest(0), darkest(shot.width - 1)
 
 
-def test_on_a_phone_a_wide_table_fades_on_the_side_where_columns_are_hidden(browser, site):
+def test_on_a_phone_a_wide_table_or_line_of_code_fades_on_the_side_it_hides(browser, site):
     reader = _phone(browser, site)
     try:
         page = reader.open("book/performance.html")
@@ -755,6 +755,23 @@ def test_on_a_phone_a_wide_table_fades_on_the_side_where_columns_are_hidden(brow
         box.evaluate("b => b.scrollLeft = 40")
         page.wait_for_function("b => b.dataset.hidden === 'both'", arg=box.element_handle())
         assert min(_darkest_at_the_edges(page, box)) >= 250
+        # A code block's line that goes on past the screen (the README's install command,
+        # cut at "&&" before) fades the same way, over the block's grey background.
+        page = reader.open("book/index.html")
+        code = page.locator(".bd-article div.highlight > pre", has_text="jupyter-book build")
+        assert code.evaluate("b => [b.scrollWidth > b.clientWidth + 1, b.dataset.hidden]") == [
+            True,
+            "right",
+        ]
+        left, right = _darkest_at_the_edges(page, code)
+        assert right >= 250 and left <= 244, (left, right)
+        code.evaluate("b => b.scrollLeft = b.scrollWidth")
+        page.wait_for_function("b => b.dataset.hidden === 'left'", arg=code.element_handle())
+        # blocks that fit are left alone
+        fits = page.locator(".bd-article div.highlight > pre").evaluate_all(
+            "bs => bs.filter(b => b.scrollWidth <= b.clientWidth + 1 && b.dataset.hidden)"
+        )
+        assert fits == []
         assert reader.console_errors == []
     finally:
         reader.close()
