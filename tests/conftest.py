@@ -171,18 +171,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the scenarios first and the tests reading the session's book last.
+    """Run the scenarios first, then the other slow tests, and the tests reading the
+    session's book last.
 
     pytest-xdist's ``worksteal`` gives each worker a part of this list, in order, and lets an
-    idle worker take tests from a busy one: the longest tests start at once instead of
-    running alone at the end, and no worker waits for the session's book (``built_book``,
-    built by the first scenario that compares with it) while it has other tests to run.
+    idle worker take tests from a busy one, but not the test a worker is running: the
+    longest tests start at once, so that each worker's part ends with quick tests an idle
+    worker can take, and no worker waits for the session's book (``built_book``, built by
+    the first scenario that compares with it) while it has other tests to run.
     """
 
     def order(item: pytest.Item) -> int:
         if item.get_closest_marker("scenario"):
             return 0
-        return 2 if "built_book" in getattr(item, "fixturenames", ()) else 1
+        if "built_book" in getattr(item, "fixturenames", ()):
+            return 3
+        return 1 if item.get_closest_marker("slow") else 2
 
     items.sort(key=order)  # stable: within each group, the order of the files
 

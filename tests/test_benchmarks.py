@@ -22,6 +22,7 @@ def _run(*args):
     ).stdout
 
 
+@pytest.mark.slow
 def test_optimizer_step_benchmark_writes_every_row(tmp_path):
     out = tmp_path / "results.json"
     printed = _run(
@@ -201,6 +202,7 @@ def test_optimizer_step_table_names_a_missing_implementation():
         optimizer_step.optimizer_step_table({"rows": rows})
 
 
+@pytest.mark.slow
 def test_training_loop_benchmark_compares_with_the_original_loop():
     printed = _run("benchmarks/training_loop.py", "--reps", "1")
     assert "original DataLoader loop:" in printed and "ours / original:" in printed

@@ -213,6 +213,7 @@ OTHER_PAGE = "Another page\n============\n\nMore text.\n"
 PDF_TOC = "\n\n.. toctree::\n\n   other\n"
 
 
+@pytest.mark.slow
 @pytest.mark.requires("chromium")
 def test_turning_the_pdf_off_removes_it_and_rewrites_every_page_without_it(
     make_app, tmp_path, monkeypatch

@@ -1,5 +1,6 @@
 """The suite's own setup (conftest.py): a missing system tool skips the tests that need it,
-naming the tool, except under ``CI=true``, where it fails them; npm packages come with the run.
+naming the tool, except under ``CI=true``, where it fails them; npm packages come with the run;
+the slow tests are handed out first.
 
 Each case runs a small test file under a copy of conftest.py with pytest's ``pytester``, in
 this process (``--import-mode=importlib`` keeps the copy apart from the suite's conftest).
@@ -24,9 +25,9 @@ MARKED = (
 NEEDS_CC = "import pytest\n\n@pytest.mark.requires_cc\ndef test_needs_cc():\n    pass\n"
 
 
-def run(pytester: pytest.Pytester, monkeypatch, tests: str, **env: str):
-    """Run ``tests`` under this project's conftest.py with the environment ``env`` (and
-    neither CI, CC nor PYTEST_ADDOPTS unless given)."""
+def run(pytester: pytest.Pytester, monkeypatch, tests: str, *args: str, **env: str):
+    """Run ``tests`` under this project's conftest.py with the pytest arguments ``args`` and
+    the environment ``env`` (and neither CI, CC nor PYTEST_ADDOPTS unless given)."""
     pytester.makeconftest((ROOT / "tests" / "conftest.py").read_text(encoding="utf-8"))
     pytester.makeini("[pytest]\nmarkers =\n    requires_cc: C compiler\n")
     pytester.makepyfile(test_marked=tests)
@@ -35,7 +36,7 @@ def run(pytester: pytest.Pytester, monkeypatch, tests: str, **env: str):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return pytester.runpytest_inprocess(
-        "-rsfE", "-p", "no:cacheprovider", "--import-mode=importlib"
+        "-rsfE", "-p", "no:cacheprovider", "--import-mode=importlib", *args
     )
 
 
@@ -71,3 +72,27 @@ def test_requires_cc_runs_the_test_where_a_compiler_is_found(pytester, monkeypat
     # Any executable stands in for the compiler: the marker only looks it up.
     result = run(pytester, monkeypatch, NEEDS_CC, CC=sys.executable)
     result.assert_outcomes(passed=1)
+
+
+ORDERED = (
+    "import pytest\n\n"
+    "def test_quick():\n    pass\n\n"
+    "def test_reads_the_book(built_book):\n    pass\n\n"
+    "@pytest.mark.slow\ndef test_slow():\n    pass\n\n"
+    "@pytest.mark.scenario\ndef test_scenario(built_book):\n    pass\n\n"
+    "def test_quick_again():\n    pass\n"
+)
+
+
+def test_the_scenarios_run_first_then_the_slow_tests_and_the_books_readers_last(
+    pytester, monkeypatch
+):
+    # pytest-xdist hands each worker its part of this order (conftest.py says why).
+    result = run(pytester, monkeypatch, ORDERED, "--collect-only", "-q")
+    assert [line.split("::")[-1] for line in result.stdout.lines if "::" in line] == [
+        "test_scenario",
+        "test_slow",
+        "test_quick",
+        "test_quick_again",
+        "test_reads_the_book",
+    ]

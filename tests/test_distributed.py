@@ -33,6 +33,9 @@ import torch
 import dist_workers as dw
 from rmsprop_lib import RMSprop
 
+# One launch of the workers serves the whole module (``runs``): its tests run together.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("dist_workers.py")
 LAUNCH_TIMEOUT = 300  # seconds for one launch of all scenarios (a loaded 2-core machine)

@@ -393,6 +393,7 @@ BAD_CASES = {
 }
 
 
+@pytest.mark.slow
 @needs_cc
 def test_bad_tensors_raise_naming_parameter_and_key_and_the_interpreter_lives_on():
     code = f"NAMES = {list(BAD_CASES)!r}\n" + BAD_INPUT
@@ -502,6 +503,7 @@ BETWEEN_CASES = {
 }
 
 
+@pytest.mark.slow
 @needs_cc
 def test_what_changes_between_fused_steps_is_checked_again_and_met_as_torch_meets_it():
     # The fused path re-checks only what can change from one step to the next: each change
@@ -697,6 +699,7 @@ def test_the_parallel_kernel_shares_torchs_openmp_runtime():
     assert len(runtimes) == 1, runtimes  # one OpenMP runtime in the process: torch's
 
 
+@pytest.mark.slow
 @needs_cc
 def test_a_compiler_without_openmp_builds_a_serial_kernel_that_says_so(tmp_path):
     # setup.py tries -fopenmp first and builds without it when the compiler refuses it.
@@ -764,6 +767,7 @@ FUSED_TRUE = (
 )
 
 
+@pytest.mark.slow
 def test_without_the_built_kernel_fused_true_says_how_to_get_it(tmp_path):
     proc = run_python(FUSED_TRUE, copy_package(tmp_path, kernel=False))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -778,6 +782,7 @@ def test_without_the_built_kernel_fused_true_says_how_to_get_it(tmp_path):
     assert steps.endswith(" {}")  # the default path ran, and no kernel was loaded
 
 
+@pytest.mark.slow
 @needs_cc
 def test_a_kernel_built_from_another_source_is_refused_saying_to_rebuild(tmp_path):
     # An editable install whose _fused_kernel.c changed since `pip install -e .` built it.
