@@ -4,8 +4,9 @@ page's inputs.
 One copy of the project, in another directory than the session's build, starts from that
 build's ``_build`` (its stored outputs; Sphinx reads every page again, since the source
 directory moved): prose and a caption edit execute nothing and are published with the stored
-outputs; undone, the site is the session's clean build's byte for byte, PDF edition
-included: an incrementally built site ends where a clean one does.
+outputs; undone, the site is the session's clean build's byte for byte, and its PDF edition
+is too, within a device pixel of where each glyph lands: an incrementally built site ends
+where a clean one does.
 
 Which files each rule of ``_config.yml`` makes a page depend on (the library, the benchmark
 scripts and results, the lock) is checked on the book itself without building; that a page
@@ -17,6 +18,7 @@ test_download.py, which runs the downloaded notebook.
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import sys
@@ -28,7 +30,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from conftest import build_book, copy_project, load_extension
-from helpers import as_published_cleanly, differing_files
+from helpers import as_published_cleanly, differing_files, pdf_differences
 
 
 def pages_with_code(root: Path) -> dict[str, str]:
@@ -101,17 +103,49 @@ def test_prose_reuses_the_stored_outputs_and_the_site_ends_as_a_clean_build(tmp_
     assert not (prose.html / "rmsprop-book.pdf").exists()  # not printed: not published
 
     # Undone, and printed again: every published file is the clean build's, byte for byte
-    # (but for the traces an incremental build keeps, see as_published_cleanly).
+    # (but for the traces an incremental build keeps, see as_published_cleanly), and the PDF
+    # edition is too, but for where a glyph may land within a device pixel (pdf_differences).
     chapter.write_bytes(original)
     undone = build_book(root)
     assert_ok(undone, set())
-    assert (
-        differing_files(
-            as_published_cleanly(site_files(undone.html)),
-            as_published_cleanly(site_files(built_book.html)),
-        )
-        == []
-    )
+    ours = as_published_cleanly(site_files(undone.html))
+    clean = as_published_cleanly(site_files(built_book.html))
+    assert pdf_differences(ours.pop("rmsprop-book.pdf"), clean.pop("rmsprop-book.pdf")) == []
+    assert differing_files(ours, clean) == []
+
+
+def one_page_pdf(drawing: str) -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import ContentStream, DecodedStreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    stream = DecodedStreamObject()
+    stream.set_data(drawing.encode())
+    page.replace_contents(ContentStream(stream, writer))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# The run of text Chromium once printed 0.6 device pixels higher ("openmp", inline code).
+DRAWN = "BT /F8 14 Tf 1 0 0 -1 226.10938 6250.5938 Tm <005200530048005100500053> Tj ET"
+
+
+@pytest.mark.parametrize(
+    ("other", "differs"),
+    [
+        (DRAWN, False),
+        (DRAWN.replace("6250.5938", "6250"), False),  # as Chromium once printed it
+        (DRAWN.replace("6250.5938", "6251.7"), True),  # more than a device pixel away
+        (DRAWN.replace("<0052", "<0053"), True),  # another glyph
+        (DRAWN.replace("/F8", "/F9"), True),  # another font
+        (DRAWN.replace("14 Tf", "15 Tf"), True),  # another size
+        (DRAWN + " BT ET", True),
+    ],
+)
+def test_two_pdfs_differ_in_anything_but_where_a_glyph_lands_within_a_pixel(other, differs):
+    assert (pdf_differences(one_page_pdf(DRAWN), one_page_pdf(other)) != []) is differs
 
 
 # --- the inputs _config.yml names, page by page ------------------------------------------
