@@ -157,10 +157,12 @@ def test_a_line_break_between_chinese_characters_goes_as_on_the_web_page():
     source = (
         "# 标题\n正文从这里开始，\n再用它的平方根\n**去除**学习率。\n{numref}`fig-a` 画出了\n"
         "AdaGrad\n做了改动，`code`\n之后 $x$\n是数学。\n\n下一段\n接着写。\n\n- 列表项，\n  续行\n"
-        "- 新的一项\n\n```python\n# 代码\n中文\n```"
+        "- 新的一项，\n  以句号结束。\n- **$x$** 又一项。\n\n1. 第一，\n   完。\n2. 第二\n\n"
+        "```python\n# 代码\n中文\n```"
     )
     assert convert.cell(source) == (
         "# 标题\n正文从这里开始，再用它的平方根**去除**学习率。图 1 画出了\n"
         "AdaGrad\n做了改动，`code`\n之后 $x$\n是数学。\n\n下一段接着写。\n\n- 列表项，续行\n"
-        "- 新的一项\n\n```python\n# 代码\n中文\n```"
+        "- 新的一项，以句号结束。\n- **$x$** 又一项。\n\n1. 第一，完。\n2. 第二\n\n"
+        "```python\n# 代码\n中文\n```"
     )

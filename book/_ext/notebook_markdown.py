@@ -267,10 +267,17 @@ class MarkdownConverter:
         return table[key]
 
 
+# A line that starts a block of its own: a list item, a quote or a table row.
+BLOCK_START = re.compile(r"\s*(?:[-*+]\s|\d+[.)]\s|>|\|)")
+
+
 def _cjk_break(line: str, following: str) -> bool:
     """Whether the soft break between two lines of a paragraph goes, as ``cjk_breaks.py``
     removes it on the web page: Jupyter renders it as a space, even between Chinese
-    characters. Emphasis marks are looked through; links, code and math are not."""
+    characters. Emphasis marks are looked through; links, code and math are not. A line
+    that starts a list item, quote or table row is not part of the paragraph."""
+    if BLOCK_START.match(following):
+        return False
     before, after = line.rstrip().rstrip("*_"), following.lstrip().lstrip("*_")
     return bool(before and after) and joins(before[-1], after[0])
 
