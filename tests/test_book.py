@@ -438,6 +438,19 @@ def test_executed_notebook_is_published_and_linked(built_book):
     assert page(built_book).select_one('a[href$="_sources/book/rmsprop.ipynb"]') is not None
 
 
+def test_the_front_page_names_the_pages_that_download_as_notebooks(built_book):
+    with_notebook = set()
+    for path in sorted((built_book.html / "book").glob("*.html")):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        if soup.select_one(f'a[href$="_sources/book/{path.stem}.ipynb"]') is not None:
+            with_notebook.add(path.stem)
+    assert with_notebook == {"rmsprop", "performance"}  # the pages with code
+    front = BeautifulSoup(
+        (built_book.html / "book" / "index.html").read_text(encoding="utf-8"), "html.parser"
+    ).get_text()
+    assert "正文和附录这两页有代码" in front and "每页右上角" not in front
+
+
 def test_chinese_search_index_has_the_chapter_terms(built_book):
     text = (built_book.html / "searchindex.js").read_text(encoding="utf-8")
     index = json.loads(text[text.index("(") + 1 : text.rindex(")")])
