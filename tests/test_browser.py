@@ -280,6 +280,13 @@ def test_search_lists_the_chapter_first_with_a_prose_snippet(chapter, reader, qu
     words = re.sub(r"\s+", "", snippet.strip(".")).strip(".")
     assert len(words) >= 60 and words in article, snippet
     assert query.lower() in snippet.lower()
+    # the query as typed is drawn clear of the field's magnifier, which sits over the field
+    field = page.locator(".bd-search-container form.bd-search")
+    icon = field.locator("i.fa-magnifying-glass").bounding_box()
+    text_starts = field.locator("input").evaluate(
+        "i => i.getBoundingClientRect().left + parseFloat(getComputedStyle(i).paddingLeft)"
+    )
+    assert icon is not None and icon["x"] + icon["width"] <= text_starts, (icon, text_starts)
     assert reader.outside() == [] and reader.console_errors == []
 
 
@@ -772,9 +779,39 @@ def test_on_a_phone_a_wide_table_or_line_of_code_fades_on_the_side_it_hides(brow
             "bs => bs.filter(b => b.scrollWidth <= b.clientWidth + 1 && b.dataset.hidden)"
         )
         assert fits == []
+        # A displayed formula wider than the screen (exercise 3's f(x), typeset by MathJax
+        # after the page loaded) fades too: its last glyphs are drawn lighter until the
+        # reader scrolls to them; the chapter's other formulas fit and are left alone.
+        page = reader.open("book/rmsprop.html")
+        formulas = page.locator('.bd-article mjx-container[display="true"]')
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.bd-article mjx-container[display=\"true\"]')]"
+            ".some(b => b.dataset.hidden)"
+        )
+        marks = formulas.evaluate_all(
+            "bs => bs.map(b => [b.scrollWidth > b.clientWidth + 1, b.dataset.hidden || ''])"
+        )
+        assert [hidden for _, hidden in marks] == ["right" if wide else "" for wide, _ in marks]
+        wide = page.locator('.exercise mjx-container[display="true"]', has_text="0.1")
+        assert wide.evaluate("b => b.dataset.hidden") == "right"
+        faded = _darkest_in_the_last(page, wide, 40)
+        wide.evaluate("b => b.scrollLeft = b.scrollWidth")
+        page.wait_for_function("b => b.dataset.hidden === 'left'", arg=wide.element_handle())
+        assert faded >= 90 and _darkest_in_the_last(page, wide, 40) <= 60, faded
         assert reader.console_errors == []
     finally:
         reader.close()
+
+
+def _darkest_in_the_last(page, box, width: int) -> int:
+    """The darkest channel value (0-255) in the last ``width`` pixel columns of ``box``."""
+    from PIL import Image
+
+    box.evaluate("b => b.scrollIntoView({block: 'center'})")
+    shot = Image.open(io.BytesIO(page.screenshot(clip=box.bounding_box()))).convert("L")
+    band = shot.crop((shot.width - width, 0, shot.width, shot.height))
+    darkest, _ = band.getextrema()  # one band ("L"): (min, max)
+    return int(darkest)  # type: ignore[arg-type]
 
 
 def test_desktop_header_buttons_fold_the_sidebar_and_open_the_pdf_edition(reader):
