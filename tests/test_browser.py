@@ -333,8 +333,10 @@ def test_figures_stay_legible_in_dark_mode(dark_chapter):
 
 def test_desktop_page_fits_its_width_and_is_kept_as_an_artifact(chapter):
     page = chapter.page
-    # Nothing (a figure, a table, a long formula) pushes the desktop page sideways.
+    # Nothing (a figure, a table, a long formula) pushes the desktop page sideways, and no
+    # table, code or formula of the chapter needs scrolling inside its box on a desktop.
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 1280
+    assert page.locator(".bd-article [data-hidden]").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / "rmsprop.png"
     page.screenshot(path=str(path), full_page=True)
