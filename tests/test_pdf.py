@@ -315,6 +315,16 @@ def test_the_printed_front_page_offers_nothing_only_the_website_has(built_book, 
     assert all(p in text for p in printed) and "网站上" in printed[0]
 
 
+def test_the_printed_chapter_says_where_its_download_is_instead_of_a_dead_link(built_book, text):
+    # (NFKC turns the full-width "？" into "?")
+    article = _article(built_book, "book/rmsprop")
+    web = [_squash(e.get_text()) for e in article.select(".interactive-only:has(a.notebook-zip)")]
+    printed = [_squash(e.get_text()) for e in article.select(".static-only") if ".zip" in e.text]
+    assert len(web) == 1 and len(printed) == 1
+    assert web[0].startswith("想在自己的电脑上运行本节?下载rmsprop.zip") and web[0] not in text
+    assert printed[0] in text and "网页版的这一页可以下载压缩包rmsprop.zip" in printed[0]
+
+
 def test_english_apostrophes_are_printed_as_typed_not_as_wide_chinese_quotes(text):
     # Curled (smartquotes), "’" took the Chinese font's full-width glyph: "the book’ s".
     assert "thebook'schapter'sformula" in text
