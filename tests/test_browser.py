@@ -630,6 +630,14 @@ def test_on_a_phone_pages_fit_nothing_is_cut_off_and_figure_text_is_legible(brow
                         cell.getBoundingClientRect().width / parseFloat(getComputedStyle(cell).fontSize)];
             }))""")
         assert [c for c in cells if c[1] > 1 or c[2] < 2] == []
+        # the page's title is as tall as its words: its hidden "#" anchor does not wrap onto
+        # a line of its own (a blank line under the front page's two-line title)
+        title, words = page.evaluate("""() => { const h = document.querySelector('.bd-article h1');
+            const words = document.createRange(); words.selectNodeContents(h);
+            const anchor = h.querySelector('a.headerlink');
+            if (anchor) words.setEndBefore(anchor);
+            return [h.clientHeight, words.getBoundingClientRect().height]; }""")
+        assert words > 0 and title <= words + 2, (title, words)
         if path == "book/rmsprop.html":
             assert len(cells) >= 10  # the symbol table is there
             shot = _artifacts() / "rmsprop-mobile.png"
