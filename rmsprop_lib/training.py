@@ -37,7 +37,7 @@ def squared_loss(y_hat: Tensor, y: Tensor) -> Tensor:
 
 
 def train_ch7(
-    optimizer_fn: Callable[[list[Tensor], Any, Any], None],
+    trainer_fn: Callable[[list[Tensor], Any, Any], None],
     states: Any,
     hyperparams: Mapping[str, float],
     features: Tensor,
@@ -48,7 +48,7 @@ def train_ch7(
     seed: int = 0,
     record_every: int = 100,
 ) -> TrainResult:
-    """Train ``linreg`` from scratch with the update ``optimizer_fn(params, states, hyperparams)``.
+    """Train ``linreg`` from scratch with the update ``trainer_fn(params, states, hyperparams)``.
 
     ``w`` starts from N(0, 0.01²) and ``b`` from 0; minibatches are reshuffled every epoch.
     Both draws come from a generator seeded with ``seed``. The full-data loss is recorded at
@@ -56,7 +56,7 @@ def train_ch7(
     """
     _check_training(
         "train_ch7",
-        optimizer_fn,
+        trainer_fn,
         hyperparams,
         features,
         labels,
@@ -66,7 +66,7 @@ def train_ch7(
         record_every,
     )
     return lesson.train_ch7(
-        optimizer_fn,
+        trainer_fn,
         states,
         hyperparams,
         features,
@@ -79,8 +79,8 @@ def train_ch7(
 
 
 def train_pytorch_ch7(
-    optimizer_fn: Callable[..., torch.optim.Optimizer],
-    optimizer_hyperparams: Mapping[str, Any],
+    trainer_fn: Callable[..., torch.optim.Optimizer],
+    hyperparams: Mapping[str, Any],
     features: Tensor,
     labels: Tensor,
     batch_size: int = 10,
@@ -98,8 +98,8 @@ def train_pytorch_ch7(
     """
     _check_training(
         "train_pytorch_ch7",
-        optimizer_fn,
-        optimizer_hyperparams,
+        trainer_fn,
+        hyperparams,
         features,
         labels,
         batch_size,
@@ -109,8 +109,8 @@ def train_pytorch_ch7(
     )
     with torch.random.fork_rng(devices=[]):
         return lesson.train_pytorch_ch7(
-            optimizer_fn,
-            optimizer_hyperparams,
+            trainer_fn,
+            hyperparams,
             features,
             labels,
             batch_size,
@@ -125,7 +125,7 @@ _MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed accepts
 
 def _check_training(
     where: str,
-    optimizer_fn: Any,
+    trainer_fn: Any,
     hyperparams: Any,
     features: Any,
     labels: Any,
@@ -134,10 +134,8 @@ def _check_training(
     seed: Any,
     record_every: Any,
 ) -> None:
-    _checks.check_callable(where, "optimizer_fn", optimizer_fn)
-    _checks.check_mapping(
-        where, "optimizer_hyperparams" if "pytorch" in where else "hyperparams", hyperparams
-    )
+    _checks.check_callable(where, "trainer_fn", trainer_fn)
+    _checks.check_mapping(where, "hyperparams", hyperparams)
     _checks.check_data(where, features, labels)
     _checks.check_int(where, "batch_size", batch_size, minimum=1)
     _checks.check_int(where, "num_epochs", num_epochs, minimum=1)

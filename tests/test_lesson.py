@@ -71,6 +71,16 @@ def test_public_train_pytorch_ch7_equals_the_lesson_loop(chapter_data):
     assert public.losses == shown.losses and public.epochs == shown.epochs
 
 
+@pytest.mark.parametrize("name", ["train_ch7", "train_pytorch_ch7"])
+def test_public_training_functions_take_the_shown_functions_parameters_by_name(name):
+    # The API page and the chapter's code name them alike (the public ones make seed and
+    # record_every keyword only).
+    public = inspect.signature(getattr(rl, name)).parameters
+    shown = inspect.signature(getattr(lesson, name)).parameters
+    assert list(public) == list(shown)
+    assert [p.default for p in public.values()] == [p.default for p in shown.values()]
+
+
 def test_public_2d_functions_equal_the_lesson_ones():
     for public, shown in [
         (

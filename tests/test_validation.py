@@ -48,7 +48,7 @@ def _rmsprop(params=None, states=None, hyperparams=None):
 def _scratch(**changes):
     features, labels = _data()
     args = dict(
-        optimizer_fn=rl.rmsprop,
+        trainer_fn=rl.rmsprop,
         states=rl.init_rmsprop_states(),
         hyperparams={"lr": 0.01, "gamma": 0.9},
         features=features,
@@ -61,8 +61,8 @@ def _scratch(**changes):
 def _concise(**changes):
     features, labels = _data()
     args = dict(
-        optimizer_fn=torch.optim.RMSprop,
-        optimizer_hyperparams={"lr": 0.01},
+        trainer_fn=torch.optim.RMSprop,
+        hyperparams={"lr": 0.01},
         features=features,
         labels=labels,
     )
@@ -222,9 +222,9 @@ CASES = [
     # train_ch7
     (
         "scratch-optimizer-none",
-        lambda: _scratch(optimizer_fn=None),
+        lambda: _scratch(trainer_fn=None),
         TypeError,
-        "train_ch7: optimizer_fn must be callable, got NoneType None",
+        "train_ch7: trainer_fn must be callable, got NoneType None",
     ),
     (
         "scratch-hyperparams-list",
@@ -375,15 +375,15 @@ CASES = [
     # train_pytorch_ch7
     (
         "concise-optimizer-none",
-        lambda: _concise(optimizer_fn=None),
+        lambda: _concise(trainer_fn=None),
         TypeError,
-        "train_pytorch_ch7: optimizer_fn must be callable, got NoneType None",
+        "train_pytorch_ch7: trainer_fn must be callable, got NoneType None",
     ),
     (
         "concise-hyperparams-list",
-        lambda: _concise(optimizer_hyperparams=[0.01]),
+        lambda: _concise(hyperparams=[0.01]),
         TypeError,
-        "train_pytorch_ch7: optimizer_hyperparams must be a dict, got list [0.01]",
+        "train_pytorch_ch7: hyperparams must be a dict, got list [0.01]",
     ),
     (
         "concise-shapes-disagree",
@@ -424,7 +424,7 @@ CASES = [
     ),
     (
         "concise-optimizer-lr",
-        lambda: _concise(optimizer_fn=rl.RMSprop, optimizer_hyperparams={"lr": -1.0}),
+        lambda: _concise(trainer_fn=rl.RMSprop, hyperparams={"lr": -1.0}),
         ValueError,
         "Invalid learning rate: -1.0",
     ),
