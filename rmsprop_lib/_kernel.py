@@ -108,10 +108,9 @@ def load_kernel() -> ctypes.CDLL:
 
 
 def build_info() -> dict:
-    """The loaded kernel: ``path``, ``openmp`` (whether it splits large groups across
-    threads) and ``source_sha256`` (the digest of the source it was built from). Empty before
-    :func:`load_kernel` succeeded. (``path`` names a file of this machine: leave it out of
-    anything published.)"""
+    """The loaded kernel: ``path`` (the compiled library's file on this machine), ``openmp``
+    (whether it splits large groups across threads) and ``source_sha256`` (the digest of the
+    source it was built from). Empty before :func:`load_kernel` succeeded."""
     return dict(_info)
 
 

@@ -32,7 +32,7 @@ from .functional import Hyperparams, count_steps, update
 __all__ = ["RMSprop"]
 
 Implementation = Literal["foreach", "loop"]
-_Loss = TypeVar("_Loss")
+Loss = TypeVar("Loss")  # what the closure returns, e.g. a loss tensor
 _is_sparse, _grad = attrgetter("is_sparse"), attrgetter("grad")
 # The state keys a parameter needs, by (momentum > 0, centered).
 _NEEDED = {
@@ -320,7 +320,7 @@ class RMSprop(Optimizer):
     # Optimizer.step is overloaded on the closure (None -> None); one signature covers both,
     # and returns what the closure returns (a loss tensor, usually).
     @_use_grad_for_differentiable
-    def step(self, closure: Callable[[], _Loss] | None = None) -> _Loss | None:  # type: ignore[override]
+    def step(self, closure: Callable[[], Loss] | None = None) -> Loss | None:  # type: ignore[override]
         """Perform one optimization step; ``closure`` re-evaluates the model, returns the loss."""
         self._accelerator_graph_capture_health_check()
         loss = None

@@ -36,10 +36,10 @@ Point = tuple[float, float]
 Gradient = Callable[[float, float], Point]
 Trainer = Callable[[float, float, float, float], tuple[float, float, float, float]]
 # The objectives take two floats, or two arrays (a grid, to draw contour lines).
-_X = TypeVar("_X", float, "NDArray[np.floating[Any]]")
+FloatOrArray = TypeVar("FloatOrArray", float, "NDArray[np.floating[Any]]")
 
 
-def f_2d(x1: _X, x2: _X) -> _X:
+def f_2d(x1: FloatOrArray, x2: FloatOrArray) -> FloatOrArray:
     """The chapter's objective :math:`f(x) = 0.1 x_1^2 + 2 x_2^2` (works on arrays too)."""
     return 0.1 * x1**2 + 2 * x2**2
 
@@ -49,7 +49,7 @@ def grad_f_2d(x1: float, x2: float) -> Point:
     return 0.2 * x1, 4 * x2
 
 
-def f_2d_rotated(x1: _X, x2: _X) -> _X:
+def f_2d_rotated(x1: FloatOrArray, x2: FloatOrArray) -> FloatOrArray:
     """The exercise's rotated objective :math:`0.1 (x_1 + x_2)^2 + 2 (x_1 - x_2)^2`."""
     return 0.1 * (x1 + x2) ** 2 + 2 * (x1 - x2) ** 2
 

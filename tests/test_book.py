@@ -425,6 +425,17 @@ def test_api_page_documents_the_optimizer_with_math(built_book):
     assert "eps_in_sqrt" in text and r"\sqrt{v_t + \epsilon}" in text
 
 
+def test_api_page_shows_no_private_name_in_a_signature_or_type(built_book):
+    # (f_2d's arguments and result were typed with the module's private TypeVar "_X")
+    soup = page(built_book, "book/api")
+    functions = soup.select("dl.py.function, dl.py.class, dl.py.method")
+    assert len(functions) >= 20
+    shown = " ".join(
+        e.get_text(" ") for e in soup.select("dt.sig, dl.field-list dd, dl.field-list dt")
+    )
+    assert re.findall(r"(?<![\w.])_[A-Za-z]\w*", shown) == []
+
+
 def test_executed_notebook_is_published_and_linked(built_book):
     path = built_book.html / "_sources" / "book" / "rmsprop.ipynb"
     notebook = json.loads(path.read_text(encoding="utf-8"))
