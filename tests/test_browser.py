@@ -732,19 +732,21 @@ def test_phone_buttons_open_the_pages_contents_and_the_books_navigation(browser,
         reader.close()
 
 
-def _darkest_at_the_edges(page, box) -> tuple[int, int]:
-    """The darkest channel value (0-255) in the leftmost and in the rightmost pixel column
-    of ``box`` as the screen shows it: 255 is the white page alone; a table's striped rows
-    and a code block's background (#f3f4f5), and text, are darker."""
+def _darkest_at_the_edges(page, box, width: int = 1) -> tuple[int, int]:
+    """The darkest channel value (0-255) in the leftmost and in the rightmost ``width`` pixel
+    columns of ``box`` as the screen shows it: 255 is the white page alone; a table's striped
+    rows and a code block's background (#f3f4f5), and text, are darker."""
     from PIL import Image
 
     box.evaluate("b => b.scrollIntoView({block: 'center'})")
     shot = Image.open(io.BytesIO(page.screenshot(clip=box.bounding_box()))).convert("L")
 
-    def darkest(x: int) -> int:
-        return min(int(shot.getpixel((x, y))) for y in range(shot.height))  # type: ignore[arg-type]
+    def darkest(left: int) -> int:
+        band = shot.crop((left, 0, left + width, shot.height))
+        low, _ = band.getextrema()  # one band ("L"): (min, max)
+        return int(low)  # type: ignore[arg-type]
 
-    return darkest(0), darkest(shot.width - 1)
+    return darkest(0), darkest(shot.width - width)
 
 
 def test_on_a_phone_a_wide_table_or_line_of_code_fades_on_the_side_it_hides(browser, site):
@@ -804,24 +806,14 @@ def test_on_a_phone_a_wide_table_or_line_of_code_fades_on_the_side_it_hides(brow
         assert [hidden for _, hidden in marks] == ["right" if wide else "" for wide, _ in marks]
         wide = page.locator('.exercise mjx-container[display="true"]', has_text="0.1")
         assert wide.evaluate("b => b.dataset.hidden") == "right"
-        faded = _darkest_in_the_last(page, wide, 40)
+        _, faded = _darkest_at_the_edges(page, wide, 40)
         wide.evaluate("b => b.scrollLeft = b.scrollWidth")
         page.wait_for_function("b => b.dataset.hidden === 'left'", arg=wide.element_handle())
-        assert faded >= 90 and _darkest_in_the_last(page, wide, 40) <= 60, faded
+        _, unfaded = _darkest_at_the_edges(page, wide, 40)
+        assert faded >= 90 and unfaded <= 60, (faded, unfaded)
         assert reader.console_errors == []
     finally:
         reader.close()
-
-
-def _darkest_in_the_last(page, box, width: int) -> int:
-    """The darkest channel value (0-255) in the last ``width`` pixel columns of ``box``."""
-    from PIL import Image
-
-    box.evaluate("b => b.scrollIntoView({block: 'center'})")
-    shot = Image.open(io.BytesIO(page.screenshot(clip=box.bounding_box()))).convert("L")
-    band = shot.crop((shot.width - width, 0, shot.width, shot.height))
-    darkest, _ = band.getextrema()  # one band ("L"): (min, max)
-    return int(darkest)  # type: ignore[arg-type]
 
 
 def test_desktop_header_buttons_fold_the_sidebar_and_open_the_pdf_edition(reader):
