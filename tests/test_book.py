@@ -366,17 +366,19 @@ def test_exercise_answers_cite_what_their_cells_print(built_book):
     assert f"变化的只降到{runs['γ = min(0.99, 1 - 1/t)'][0]:.4f}。" in text
 
 
-def test_each_solution_title_links_its_exercise_with_no_space_inside_the_link(built_book):
+def test_each_solution_follows_its_exercise_and_names_it_in_words(built_book):
+    """The title is the control that opens the answer: nothing in it is a link (a tap on
+    "练习 n" would jump to the exercise and leave the answer closed)."""
     soup = page(built_book)
-    exercises = {e["id"]: e for e in soup.select("div.exercise[id]")}
-    titles = [s.select_one(".admonition-title") for s in soup.select("div.solution")]
-    assert len(titles) == 5
-    for n, title in enumerate(titles, start=1):
-        link = title.find("a")
+    solutions = soup.select("div.solution")
+    assert len(solutions) == 5
+    for n, solution in enumerate(solutions, start=1):
+        title = solution.select_one(".admonition-title")
         assert title.get_text() == f"解答 练习 {n}", title
-        assert link.get_text() == f"练习 {n}"  # underlined from its first character
-        target = exercises[link["href"].removeprefix("#")]
-        assert target.select_one(".admonition-title").get_text().startswith(f"练习 {n}")
+        assert title.find("a") is None, title
+        exercise = solution.find_previous_sibling("div")
+        assert "exercise" in exercise["class"], exercise
+        assert exercise.select_one(".admonition-title").get_text().startswith(f"练习 {n}")
 
 
 def test_slips_are_gone(built_book):

@@ -938,6 +938,22 @@ def _english_ui(page) -> list:
     return sorted({tuple(hit) for hit in found})
 
 
+# The centre of the first place a word is drawn inside an element, in viewport coordinates.
+CENTRE_OF_WORD = """(element, word) => {
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const at = node.data.indexOf(word);
+        if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + word.length);
+        const box = range.getBoundingClientRect();
+        return [box.x + box.width / 2, box.y + box.height / 2];
+    }
+    throw new Error(`no "${word}" in ${element.outerHTML.slice(0, 80)}`);
+}"""
+
+
 def test_answers_open_on_click_and_no_ui_string_is_english(browser, site):
     reader = Reader(browser, site)
     try:
@@ -954,17 +970,20 @@ def test_answers_open_on_click_and_no_ui_string_is_english(browser, site):
             timeout=5000,
         )
         assert _english_ui(page) == []  # ... to Chinese
-        # the exercises' answers are folded; a click opens each
+        # the exercises' answers are folded; a tap on the title's words ("练习 n") opens
+        # each, where the reader is (no jump to the exercise)
         solutions = page.locator("div.solution")
         assert solutions.count() == 5
-        for i in range(4):
+        for i in range(5):
             solution = solutions.nth(i)
             body = solution.locator("section, div.cell").first
             assert not body.is_visible()
-            solution.locator(
-                "button.toggle-button, .toggle-button, p.admonition-title"
-            ).first.click()
+            title = solution.locator("p.admonition-title")
+            title.scroll_into_view_if_needed()
+            x, y = title.evaluate(CENTRE_OF_WORD, "练习")
+            page.mouse.click(x, y)
             body.wait_for(state="visible", timeout=5000)
+            assert page.url.endswith("book/rmsprop.html"), page.url
         hidden = page.locator("details.hide summary").first
         assert hidden.inner_text().strip() == "显示代码"
         hidden.click()

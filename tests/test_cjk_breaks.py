@@ -199,8 +199,8 @@ def test_no_page_of_the_book_breaks_a_line_between_cjk_characters(built_book):
     assert found == {}
 
 
-# A solution's title is "解答", a space, then the link to the exercise it answers ("练习 n"):
-# the one space between Chinese characters the book means (book/_ext/solution_titles.py).
+# A solution's title is "解答", a space, then the exercise it answers ("练习 n"): the one
+# space between Chinese characters the book means (book/_ext/solution_titles.py).
 SOLUTION_TITLE = re.compile(r"答 练习 \d")
 
 

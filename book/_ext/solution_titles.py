@@ -1,10 +1,11 @@
-"""A solution's title links the exercise it answers without a space inside the link.
+"""A solution's title names the exercise it answers in words, not as a link.
 
-sphinx-exercise titles a solution "解答" followed by a link to the exercise (only that part
-links, since executablebooks/sphinx-exercise#20) whose text begins with the space that
-separates the two: " 练习 1", so the link's underline starts under a blank. This
-post-transform, run after sphinx-exercise's (priority 21), moves the space out of the link:
-"解答 " then "练习 1".
+sphinx-exercise titles a solution "解答" followed by a link to the exercise it answers
+(" 练习 1"). In this book each solution follows its exercise, and sphinx-togglebutton makes
+the whole title the control that opens the folded answer: a reader who taps the title's
+words tapped the link, and the page jumped up to the exercise with the answer still closed.
+This post-transform, run after sphinx-exercise's (priority 21), keeps the link's words and
+drops the link: the title reads "解答 练习 1", and a tap anywhere on it opens the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx_exercise.nodes import solution_node  # type: ignore[import-untyped]  # no py.typed
 
 
-class SpaceOutsideSolutionLinks(SphinxPostTransform):
+class SolutionTitlesInWords(SphinxPostTransform):
     default_priority = 22  # after sphinx-exercise's ResolveTitlesInSolutions
 
     def run(self, **kwargs) -> None:
@@ -22,14 +23,11 @@ class SpaceOutsideSolutionLinks(SphinxPostTransform):
             title = solution.children[0] if solution.children else None
             if not isinstance(title, nodes.title):
                 continue
-            for link in title.findall(nodes.reference):
-                first = link.children[0] if link.children else None
-                if isinstance(first, nodes.Text) and first.startswith(" "):
-                    link.replace(first, nodes.Text(first.lstrip(" ")))
-                    link.parent.insert(link.parent.index(link), nodes.Text(" "))
+            for link in list(title.findall(nodes.reference)):
+                link.replace_self(nodes.Text(link.astext()))
 
 
 def setup(app):
     app.setup_extension("sphinx_exercise")
-    app.add_post_transform(SpaceOutsideSolutionLinks)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+    app.add_post_transform(SolutionTitlesInWords)
+    return {"version": "2", "parallel_read_safe": True, "parallel_write_safe": True}
