@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -223,6 +224,20 @@ def test_no_text_is_drawn_outside_the_paper_or_into_its_margins(pdf, runs):
     assert outside == []
     # The measure is real: the code's longest lines reach close to the right margin.
     assert max(r.right for r in runs if "Mono" in r.font) > width - MARGIN - 60
+
+
+def test_text_and_code_are_set_at_a_printed_books_sizes(runs):
+    """The text at 10.5 pt (not the screen's 16 px, which prints at 12 pt), and code no
+    smaller than 70% of it: sizes of the most-drawn Chinese and monospaced runs."""
+
+    def most_drawn(kind) -> float:
+        sizes = Counter(round(r.size, 1) for r in runs if kind(r))
+        return sizes.most_common(1)[0][0]
+
+    text = most_drawn(lambda r: "Mono" not in r.font and re.search(r"[\u4e00-\u9fff]", r.text))
+    code = most_drawn(lambda r: "Mono" in r.font)
+    assert text == pytest.approx(10.5, abs=0.1)
+    assert code / text >= 0.7, (code, text)
 
 
 def _lines(page_texts) -> list[str]:
