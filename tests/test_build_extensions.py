@@ -64,6 +64,30 @@ def test_a_clean_build_keeps_its_environment_and_succeeds(make_app, tmp_path):
     assert "0 added, 0 changed, 0 removed" in again.status.getvalue()
 
 
+# --- static_files.py: an edited style sheet is published by a rebuild that writes no page --
+
+
+def test_a_rebuild_that_writes_no_page_publishes_an_edited_style_sheet(make_app, tmp_path):
+    # Without the extension, Sphinx 7 leaves the old file in the site (sphinx-doc/sphinx#1810).
+    for extensions, published in (([], "old"), (["static_files"], "new")):
+        src = project(
+            tmp_path / f"with-{len(extensions)}",
+            extensions,
+            {"index.rst": CLEAN_PAGE},
+            html_static_path=["_static"],
+        )
+        sheet = src / "_static" / "site.css"
+        sheet.parent.mkdir()
+        sheet.write_text("p { color: old; }", encoding="utf-8")
+        make_app("html", srcdir=src).build()
+        sheet.write_text("p { color: new; }", encoding="utf-8")
+        again = make_app("html", srcdir=src)
+        again.build()
+        assert "no targets are out of date" in again.status.getvalue()
+        copy = Path(again.outdir, "_static", "site.css")
+        assert copy.read_text(encoding="utf-8") == f"p {{ color: {published}; }}", extensions
+
+
 # --- zh_search.py: Chinese words with the chapter's terms, no numbers ----------------------
 
 ZH_PAGE = (

@@ -310,6 +310,8 @@ def _static_path(app, config) -> None:
 
 
 def setup(app):
+    # The pages are printed with the site's copy of print.css: current after any edit.
+    app.setup_extension("static_files")
     app.add_config_value("pdf_edition", "auto", "env")
     app.add_config_value("pdf_edition_file", "rmsprop-book.pdf", "env")
     app.connect("config-inited", _static_path)
