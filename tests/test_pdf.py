@@ -180,12 +180,17 @@ class Run:
         return self.x + len(self.text.rstrip()) * MONO_ADVANCE * self.size
 
 
+FOOT = 18 * 72 / 25.4  # the bottom page margin of print.css (@page), in points
+
+
 @pytest.fixture(scope="module")
-def extracted(pdf) -> tuple[list[str], list[Run]]:
-    """Each page's text and the runs of text drawn on it, in one pass of pypdf over the
-    book for the module (a pass takes seconds)."""
+def extracted(pdf) -> tuple[list[str], list[Run], list[Run]]:
+    """Each page's text and the runs of text drawn on it, without the page numbers at the
+    foot, and those page numbers' runs: in one pass of pypdf over the book for the module
+    (a pass takes seconds)."""
     texts: list[str] = []
     found: list[Run] = []
+    folios: list[Run] = []
     for index, page in enumerate(pdf.pages):
 
         def visit(text, cm, tm, font, size, index=index):
@@ -195,15 +200,35 @@ def extracted(pdf) -> tuple[list[str], list[Run]]:
                 y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
                 scale = abs(tm[0] * cm[0] + tm[1] * cm[2])
                 name = str(font.get("/BaseFont", "")) if font else ""
-                found.append(Run(index, x, y, size * scale, name, text))
+                run = Run(index, x, y, size * scale, name, text)
+                (folios if y < FOOT else found).append(run)
 
-        texts.append(page.extract_text(visitor_text=visit))
-    return texts, found
+        lines = page.extract_text(visitor_text=visit).split("\n")
+        # The page number is a line of its own, the first pypdf reads (text nearer the top
+        # of the page may still be the same digits: only that one line goes).
+        if str(index + 1) in lines:
+            lines.remove(str(index + 1))
+        texts.append("\n".join(lines))
+    return texts, found, folios
 
 
 @pytest.fixture(scope="module")
 def runs(extracted) -> list[Run]:
     return extracted[1]
+
+
+def test_every_page_is_numbered_at_its_foot_the_book_through(pdf, extracted):
+    """1 to the last page, across the printed pages of the book, each number centred in the
+    bottom margin and nothing else drawn there."""
+    folios = extracted[2]
+    width = float(pdf.pages[0].mediabox.width)
+    assert [(r.page, r.text.strip()) for r in folios] == [
+        (page, str(page + 1)) for page in range(len(pdf.pages))
+    ]
+    for folio in folios:
+        centre = folio.x + len(folio.text.strip()) * 0.55 * folio.size / 2  # digits ~0.55 em
+        assert centre == pytest.approx(width / 2, abs=3), folio
+        assert folio.size == pytest.approx(8, abs=0.1)
 
 
 def _printed(built_book, doc: str):

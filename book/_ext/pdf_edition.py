@@ -8,8 +8,8 @@ exercise solutions. Chromium is needed anyway by the browser tests.
 
 At the end of an HTML build, when Chromium and Playwright are available, every page of the
 table of contents is printed (print style sheet ``pdf_static/print.css``, folded solutions
-unfolded, MathJax finished) and the pages are joined into ``<outdir>/<pdf_edition_file>``
-with a bookmark for every heading. The file is written to a temporary name and renamed, so a
+unfolded, MathJax finished) and the pages are joined into ``<outdir>/<pdf_edition_file>``,
+numbered at the foot through the whole book, with a bookmark for every heading. The file is written to a temporary name and renamed, so a
 failed print never leaves half a PDF behind; it is rebuilt only when a printed page changed
 (a digest of the pages is kept beside it, outside the site), and an HTML build that prints
 no PDF removes one an earlier build left. Its metadata carry no date and
@@ -199,6 +199,9 @@ def _write_pdf(app, outdir: Path, pages: list[str], path: Path) -> None:
             page.emulate_media(media="print", reduced_motion="reduce")
             for doc in pages:
                 page.goto((outdir / f"{doc}.html").resolve().as_uri(), wait_until="networkidle")
+                # Each page of the book is printed on its own: its page numbers continue
+                # from the pages printed before it (print.css puts them at the foot).
+                page.add_style_tag(content=f"html {{ counter-reset: page {len(writer.pages)}; }}")
                 broken = page.evaluate(PREPARE)
                 if broken:
                     raise ExtensionError(f"pdf_edition: {doc}: images that did not load: {broken}")
