@@ -124,6 +124,64 @@ def test_every_internal_link_and_anchor_of_the_built_site_resolves(built_book):
     )
 
 
+def reachable_pages(html: Path, start: str) -> set[str]:
+    """Pages a reader reaches from ``start`` by following what a page shows: its links
+    (``<a href>``) and forms (the search box's ``action``), not ``<link rel>`` in its head."""
+    html = html.resolve()
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        page = html / name
+        for tag in _parse(page).find_all(["a", "form"]):
+            value = tag.get("href" if tag.name == "a" else "action")
+            parts = urlsplit(value.strip()) if isinstance(value, str) else None
+            if parts is None or parts.scheme or parts.netloc or not parts.path:
+                continue
+            target = (page.parent / PurePosixPath(unquote(parts.path))).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if target.suffix == ".html" and target.is_file() and target.is_relative_to(html):
+                todo.append(target.relative_to(html).as_posix())
+    return seen
+
+
+@pytest.mark.book
+def test_every_page_of_the_site_is_reached_from_the_front_page(built_book):
+    pages = {
+        p.relative_to(built_book.html).as_posix()
+        for p in built_book.html.rglob("*.html")
+        if not p.relative_to(built_book.html).as_posix().startswith("_static/")
+    }
+    reached = reachable_pages(built_book.html, "book/index.html")
+    # index.html at the site's root only sends the browser on to book/index.html
+    assert pages - reached == {"index.html"}
+    assert {"genindex.html", "py-modindex.html", "search.html"} <= reached
+
+
+def test_a_page_only_named_in_the_head_is_not_reached(tmp_path):
+    site = tmp_path / "html"
+    _write(site / "book" / "index.html", '<a href="../other.html">other</a>')
+    _write(site / "other.html", '<form action="search.html"></form>')
+    _write(site / "search.html", "")
+    (site / "genindex.html").write_text(
+        '<html><head><link rel="index" href="genindex.html"></head></html>', encoding="utf-8"
+    )
+    (site / "book" / "index.html").write_text(
+        (site / "book" / "index.html")
+        .read_text(encoding="utf-8")
+        .replace("<html>", '<html><head><link rel="index" href="../genindex.html"></head>'),
+        encoding="utf-8",
+    )
+    assert reachable_pages(site, "book/index.html") == {
+        "book/index.html",
+        "other.html",
+        "search.html",
+    }
+
+
 def _write(path: Path, body: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"<!DOCTYPE html><html><body>{body}</body></html>", encoding="utf-8")

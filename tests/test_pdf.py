@@ -343,6 +343,22 @@ def test_the_raw_results_file_is_summarised_not_printed(built_book, text):
     assert article.select(".interactive-only details")
 
 
+def test_no_sentence_written_for_the_web_page_only_is_printed(built_book, text):
+    leaked = []
+    for doc in PRINTED:
+        article = _article(built_book, doc)
+        # (a sentence the print's own version also says is printed, as it should be)
+        printed = "".join(_squash(e.get_text()) for e in article.select(".static-only"))
+        for block in article.select(".interactive-only"):
+            for sentence in re.split(r"[。：]", _squash(block.get_text())):
+                if len(sentence) >= 8 and sentence in text and sentence not in printed:
+                    leaked.append((doc, sentence[:40]))
+    assert leaked == []
+    # e.g. the API page's pointer to the index, a page the PDF does not print
+    api = _squash(_article(built_book, "book/api").select_one(".interactive-only").get_text())
+    assert api.startswith("全部函数和类按字母排列在索引中")
+
+
 def test_the_printed_front_page_offers_nothing_only_the_website_has(built_book, text):
     article = _article(built_book, "book/index")
     web = [_squash(e.get_text()) for e in article.select(".interactive-only")]
