@@ -209,8 +209,40 @@ def test_every_page_loads_offline_without_errors(reader, path):
     if path in EQUATIONS:
         _assert_every_equation_is_typeset(page, reader.site, EQUATIONS[path])
     if path in PAGES:
+        assert _headings_ending_in_a_scrap(page) == []
         _assert_axe_finds_no_serious_or_critical_violation(page)
         assert reader.outside() == []
+
+
+# Each heading of the article that wraps: its text, and the width its words take on each line.
+HEADING_LINES = """() => [...document.querySelectorAll('.bd-article h1, .bd-article h2, .bd-article h3')]
+    .filter(h => h.getClientRects().length)
+    .map(h => {
+        const boxes = [];
+        const walker = document.createTreeWalker(h, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            if (n.parentElement.closest('a.headerlink, mjx-container')) continue;
+            const range = document.createRange(); range.selectNodeContents(n);
+            boxes.push(...[...range.getClientRects()].filter(b => b.width > 0));
+        }
+        for (const m of h.querySelectorAll('mjx-container')) boxes.push(...m.getClientRects());
+        boxes.sort((a, b) => a.top - b.top);
+        const lines = [];  // boxes whose middle lies within a line's height share the line
+        for (const b of boxes) {
+            const middle = (b.top + b.bottom) / 2, last = lines[lines.length - 1];
+            if (last && middle >= last.top && middle <= last.bottom) {
+                last.width += b.width;
+                last.top = Math.min(last.top, b.top); last.bottom = Math.max(last.bottom, b.bottom);
+            } else lines.push({top: b.top, bottom: b.bottom, width: b.width});
+        }
+        return [h.textContent.trim().slice(0, 30), lines.map(l => Math.round(l.width))];
+    })
+    .filter(([, widths]) => widths.length > 1)"""
+
+
+def _headings_ending_in_a_scrap(page) -> list:
+    """Wrapped headings whose last line is under a third of their longest, e.g. one "书"."""
+    return [(t, w) for t, w in page.evaluate(HEADING_LINES) if w[-1] < max(w) / 3]
 
 
 FORMULAS_PAST_THEIR_BOX = """[...document.querySelectorAll('mjx-container[display="true"]')]
@@ -638,6 +670,7 @@ def test_on_a_phone_pages_fit_nothing_is_cut_off_and_figure_text_is_legible(brow
             if (anchor) words.setEndBefore(anchor);
             return [h.clientHeight, words.getBoundingClientRect().height]; }""")
         assert words > 0 and title <= words + 2, (title, words)
+        assert _headings_ending_in_a_scrap(page) == []
         if path == "book/rmsprop.html":
             assert len(cells) >= 10  # the symbol table is there
             shot = _artifacts() / "rmsprop-mobile.png"
