@@ -108,12 +108,15 @@ def _chapters(built_book) -> list[tuple[str, list]]:
     return pages
 
 
-PRINTED = ["book/rmsprop", "book/api", "book/performance", "book/index"]
+PRINTED = ["book/index", "book/rmsprop", "book/api", "book/performance"]
 
 
-def test_pdf_begins_with_the_chapter_and_ends_with_the_site_front_page(built_book, pdf, page_texts):
-    # The index page is the web site's front page (its download buttons, search, how to
-    # build): in print it closes the book as an afterword instead of opening it.
+def test_pdf_opens_with_the_books_title_page_then_prints_the_pages_in_the_sites_order(
+    built_book, pdf, page_texts
+):
+    # The site's front page is the book's title page and preface; then the chapter, the API
+    # page and the appendix, in the order of the site's navigation.
+    assert _chapters(built_book)[0][0] == "RMSProp算法:一本可以执行的小书"  # (NFKC "：")
     assert _outline(pdf)[0][:2] == (_chapters(built_book)[0][0], 0)
     assert [title for title, _, _ in _outline(pdf)] == [t for t, _ in _chapters(built_book)]
     first = _squash(page_texts[0])
@@ -143,7 +146,7 @@ def test_pdf_bookmarks_every_section_and_subsection_where_it_is_printed(
         _check_bookmarks(page_texts, marks, sections, range(start, end))
     # Every section and subsection of the chapter is there, e.g. its exercises and the
     # subsection whose title holds an equation.
-    chapter = outline[0][2]
+    chapter = outline[PRINTED.index("book/rmsprop")][2]
     assert len(chapter) >= 6 and sum(len(children) for _, _, children in chapter) >= 4
 
 
@@ -308,6 +311,26 @@ def test_code_lines_wrap_only_between_tokens(built_book, page_texts):
     assert [line for line in code if not _printed_whole_or_split_at_spaces(line, lines)] == []
     # The check that finds a line broken inside a token (the first edition broke "sharey=True"):
     assert not _printed_whole_or_split_at_spaces("f(a, sharey=True)", ["f(a,sharey=Tru", "e)"])
+
+
+def test_a_short_block_of_code_or_output_and_an_answers_title_are_not_split_from_a_page(
+    built_book, page_texts, runs
+):
+    """A code or output block of at most 30 lines is printed whole on one page, and an
+    answer's title ("解答 练习 n") is never the last thing printed on its page."""
+    pages = [_squash(page) for page in page_texts]
+    split = []
+    for doc in PRINTED:
+        for pre in _printed(built_book, doc).select("pre"):
+            block, lines = _squash(pre.get_text()), pre.get_text().strip().splitlines()
+            short = 0 < len(lines) <= 30 and len(block) >= 20
+            if short and not any(block in page for page in pages):
+                split.append((doc, block[:40]))
+    assert split == [], split
+    titles = [r for r in runs if _squash(r.text).startswith("解答")]
+    assert len(titles) == 5
+    alone = [t.page for t in titles if not any(r.page == t.page and r.y < t.y - 1 for r in runs)]
+    assert alone == [], alone
 
 
 def test_every_table_is_printed_whole_on_one_page_with_every_column(built_book, page_texts):

@@ -132,13 +132,10 @@ def _enable(app) -> None:
 
 
 def _pages(app) -> list[str]:
-    """Documents in the PDF's order: the table of contents depth first, the root page last.
-
-    The PDF begins with the chapter. The root page is the web site's front page (how to
-    read the site, its download buttons and search, how to build it): in print it is the
-    afterword that says where the book comes from and how it is made, not a first page a
-    reader must turn past.
-    """
+    """Documents in the PDF's order: the table of contents depth first, as the site's
+    navigation lists them. The root page opens the book as its title page and preface (what
+    the book is, how to read it, how it is built, its sources; what only the website offers
+    is said in words for print)."""
     order: list[str] = []
 
     def visit(doc: str) -> None:
@@ -149,7 +146,7 @@ def _pages(app) -> list[str]:
             visit(child)
 
     visit(app.config.root_doc)
-    return order[1:] + order[:1]
+    return order
 
 
 def _digest(outdir: Path, pages: list[str]) -> str:
