@@ -436,6 +436,10 @@ def test_api_page_shows_no_private_name_in_a_signature_or_type(built_book):
         e.get_text(" ") for e in soup.select("dt.sig, dl.field-list dd, dl.field-list dt")
     )
     assert re.findall(r"(?<![\w.])_[A-Za-z]\w*", shown) == []
+    # a dataclass field's default made by a factory shows as its value, not "<factory>"
+    assert "<factory>" not in shown
+    trace = soup.find(id="rmsprop_lib.trace2d.Trace2D").get_text("")
+    assert "Trace2D(points=[], states=[])" in re.sub(r"\s+", "", trace).replace(",", ", ")
 
 
 def test_executed_notebook_is_published_and_linked(built_book):

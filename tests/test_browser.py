@@ -240,6 +240,25 @@ HEADING_LINES = """() => [...document.querySelectorAll('.bd-article h1, .bd-arti
     .filter(([, widths]) => widths.length > 1)"""
 
 
+# The names in the API page's signatures that are broken across two lines ("effective_lr(tr"
+# then "ace"), and the lines of a signature that begin with a comma.
+SIGNATURE_BREAKS = """() => { const found = [];
+    for (const sig of document.querySelectorAll('dt.sig')) {
+        const walker = document.createTreeWalker(sig, NodeFilter.SHOW_TEXT);
+        let bottom = null;
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            if (!n.textContent.trim() || n.parentElement.closest('.headerlink')) continue;
+            const range = document.createRange(); range.selectNodeContents(n);
+            const boxes = [...range.getClientRects()].filter(b => b.width > 0);
+            if (boxes.length > 1) found.push(['split', n.textContent.trim()]);
+            if (boxes.length && bottom !== null && boxes[0].top >= bottom - 1
+                && n.textContent.trim().startsWith(',')) found.push(['comma first', sig.id]);
+            if (boxes.length) bottom = boxes[boxes.length - 1].bottom;
+        }
+    }
+    return found; }"""
+
+
 def _headings_ending_in_a_scrap(page) -> list:
     """Wrapped headings whose last line is under a third of their longest, e.g. one "书"."""
     return [(t, w) for t, w in page.evaluate(HEADING_LINES) if w[-1] < max(w) / 3]
@@ -671,6 +690,9 @@ def test_on_a_phone_pages_fit_nothing_is_cut_off_and_figure_text_is_legible(brow
             return [h.clientHeight, words.getBoundingClientRect().height]; }""")
         assert words > 0 and title <= words + 2, (title, words)
         assert _headings_ending_in_a_scrap(page) == []
+        if path == "book/api.html":
+            assert page.locator("dt.sig").count() >= 20
+            assert page.evaluate(SIGNATURE_BREAKS) == []
         if path == "book/rmsprop.html":
             assert len(cells) >= 10  # the symbol table is there
             shot = _artifacts() / "rmsprop-mobile.png"

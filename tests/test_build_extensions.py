@@ -88,6 +88,38 @@ def test_a_rebuild_that_writes_no_page_publishes_an_edited_style_sheet(make_app,
         assert copy.read_text(encoding="utf-8") == f"p {{ color: {published}; }}", extensions
 
 
+# --- api_signatures.py: a default made by a factory is shown as its value -------------------
+
+
+def test_a_dataclass_default_from_a_factory_shows_its_value(make_app, tmp_path):
+    src = project(
+        tmp_path / "src",
+        ["api_signatures"],
+        {"index.rst": "API\n===\n\n.. autoclass:: shapes.Path\n"},
+    )
+    (src / "conf.py").write_text(
+        f"sys_path = {str(src)!r}\n"
+        + (src / "conf.py").read_text(encoding="utf-8")
+        + "sys.path.insert(0, sys_path)\n",
+        encoding="utf-8",
+    )
+    (src / "shapes.py").write_text(
+        "from dataclasses import dataclass, field\n\n\n@dataclass\nclass Path:\n"
+        '    """A path."""\n\n'
+        "    points: list = field(default_factory=list)\n    name: str = 'p'\n"
+        "    tags: dict = field(default_factory=dict)\n",
+        encoding="utf-8",
+    )
+    app = make_app("html", srcdir=src)
+    app.build()
+    assert app.statuscode == 0, app.warning.getvalue()
+    from bs4 import BeautifulSoup
+
+    html = Path(app.outdir, "index.html").read_text(encoding="utf-8")
+    signature = BeautifulSoup(html, "html.parser").select("dt.sig")[0].get_text("")
+    assert "(points: list = [], name: str = 'p', tags: dict = {})" in signature, signature
+
+
 # --- zh_search.py: Chinese words with the chapter's terms, no numbers ----------------------
 
 ZH_PAGE = (

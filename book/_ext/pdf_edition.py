@@ -9,12 +9,13 @@ exercise solutions. Chromium is needed anyway by the browser tests.
 At the end of an HTML build, when Chromium and Playwright are available, every page of the
 table of contents is printed (print style sheet ``pdf_static/print.css``, folded solutions
 unfolded, MathJax finished) and the pages are joined into ``<outdir>/<pdf_edition_file>``,
-numbered at the foot through the whole book, with a bookmark for every heading. The file is written to a temporary name and renamed, so a
-failed print never leaves half a PDF behind; it is rebuilt only when a printed page changed
-(a digest of the pages is kept beside it, outside the site), and an HTML build that prints
-no PDF removes one an earlier build left. Its metadata carry no date and
-no ``/ID``: two builds of the same commit publish the same bytes, but for Chromium, which has
-(rarely) set a run of text a fraction of a pixel apart (see ``CHROMIUM_ARGS``).
+numbered at the foot through the whole book, with a bookmark for every heading. The file is
+written to a temporary name and renamed, so a failed print never leaves half a PDF behind;
+it is rebuilt only when a printed page or the print style changed (a digest of them is kept
+beside it, outside the site), and an HTML build that prints no PDF removes one an earlier
+build left. Its metadata carry no date and no ``/ID``: two builds of the same commit publish
+the same bytes, but for Chromium, which has (rarely) set a run of text a fraction of a pixel
+apart (see ``CHROMIUM_ARGS``).
 
 ``pdf_edition`` (config) or ``RMSPROP_BOOK_PDF`` (environment): ``auto`` (default) builds
 the PDF when Chromium is found and otherwise says so and leaves it out; ``on`` makes a
