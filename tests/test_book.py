@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
+import io
 import json
 import re
+import tokenize
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -155,6 +157,27 @@ def test_implementation_sections_show_only_the_lesson(built_book):
     # linreg and squared_loss are shown before the training that uses them.
     assert names.index("linreg") < names.index("train_ch7")
     assert names.index("squared_loss") < names.index("train_ch7")
+
+
+def _code_comments(source: str) -> list[str]:
+    """The ``#`` comments of every code cell of a MyST page's source."""
+    comments = []
+    for cell in re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", source, re.M | re.S):
+        cell = re.sub(r"\A---\n.*?\n---\n", "", cell, flags=re.S)  # the cell's options
+        code = "\n".join(line for line in cell.splitlines() if not line.startswith(":"))
+        tokens = tokenize.generate_tokens(io.StringIO(code).readline)
+        comments += [t.string for t in tokens if t.type == tokenize.COMMENT]
+    return comments
+
+
+def test_every_comment_in_the_books_code_cells_is_chinese():
+    pages = sorted((Path(__file__).parents[1] / "book").glob("*.md"))
+    comments = [c for p in pages for c in _code_comments(p.read_text(encoding="utf-8"))]
+    assert len(comments) >= 10
+    assert [c for c in comments if not re.search(r"[\u4e00-\u9fff]", c)] == []
+    # (it reads the comments the way a page holds them)
+    cell = "```{code-cell} ipython3\n---\ntags: [x]\n---\nx = 1  # the x\ns = '# no'\n```\n"
+    assert _code_comments(cell) == ["# the x"]
 
 
 def test_visible_code_fits_its_box_at_1280_px(built_book):
