@@ -210,6 +210,9 @@ def test_every_page_loads_offline_without_errors(reader, path):
         _assert_every_equation_is_typeset(page, reader.site, EQUATIONS[path])
     if path in PAGES:
         assert _headings_ending_in_a_scrap(page) == []
+        # At 1280 px only a table of ten columns or more may scroll (the appendix's step
+        # times); the others fit the text's width.
+        assert [t for t in page.evaluate(TABLE_OVERFLOW) if t[0] < 10 and t[1] > 1] == []
         _assert_axe_finds_no_serious_or_critical_violation(page)
         assert reader.outside() == []
 
@@ -257,6 +260,12 @@ SIGNATURE_BREAKS = """() => { const found = [];
         }
     }
     return found; }"""
+
+
+# Each table of the article: its columns, and how much wider it is than the box it scrolls in.
+TABLE_OVERFLOW = """[...document.querySelectorAll('.bd-article table')].map(t => {
+    const box = t.closest('.pst-scrollable-table-container') || t.parentElement;
+    return [t.rows[0].cells.length, Math.round(t.scrollWidth - box.clientWidth)]; })"""
 
 
 def _headings_ending_in_a_scrap(page) -> list:
