@@ -26,7 +26,8 @@ def _copy(app, exception) -> None:
         copy_asset(
             Path(app.confdir, entry),
             Path(app.outdir, "_static"),
-            excluded=lambda path: Path(path).name.startswith("."),
+            # (dot files, as Sphinx leaves them out; a template "*_t" Sphinx renders itself)
+            excluded=lambda path: Path(path).name.startswith(".") or str(path).endswith("_t"),
         )
 
 
