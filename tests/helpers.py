@@ -1,14 +1,18 @@
 """Helpers shared by the tests: parameters, gradients and side-by-side stepping for the
-optimizer tests; comparing two built sites, PDF editions included, for the build tests."""
+optimizer tests; comparing two built sites, PDF editions included, for the build tests;
+reading a built page."""
 
 from __future__ import annotations
 
+import functools
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+from bs4 import BeautifulSoup
 
 # The configurations PyTorch's own optimizer suite uses for RMSprop (optim_inputs_func_rmsprop).
 CONFIGS: list[dict[str, Any]] = [
@@ -196,3 +200,21 @@ def pdf_differences(first: bytes, second: bytes, tolerance: float = 1.0) -> list
         if differ:
             differences.append(f"object {number}" + (" (a page's drawing)" * (number in drawings)))
     return differences
+
+
+# --- reading the built site ---------------------------------------------------------------
+
+
+def built_page(path: Path) -> BeautifulSoup:
+    """The HTML page at ``path``, parsed once per test process (again if the file changed).
+
+    Shared by every test that reads the page, so it must not be changed: ``copy.copy`` it
+    first (a deep copy). Parsing the chapter takes a tenth of a second, and the tests that
+    read the site parse its pages over a hundred times."""
+    stat = path.stat()
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: Path, mtime_ns: int, size: int) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
+from helpers import built_page
 from rmsprop_lib import lesson
 
 pytestmark = pytest.mark.book
@@ -23,7 +24,7 @@ TRAIN_LINE = re.compile(r"^loss: 0\.2[34]\d{4}, \d+\.\d{6} sec per epoch$")
 
 
 def page(build, name="book/rmsprop"):
-    return BeautifulSoup((build.html / f"{name}.html").read_text(encoding="utf-8"), "html.parser")
+    return built_page(build.html / f"{name}.html")
 
 
 def outputs(soup):
@@ -481,13 +482,11 @@ def test_executed_notebook_is_published_and_linked(built_book):
 def test_the_front_page_names_the_pages_that_download_as_notebooks(built_book):
     with_notebook = set()
     for path in sorted((built_book.html / "book").glob("*.html")):
-        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        soup = built_page(path)
         if soup.select_one(f'a[href$="_sources/book/{path.stem}.ipynb"]') is not None:
             with_notebook.add(path.stem)
     assert with_notebook == {"rmsprop", "performance"}  # the pages with code
-    front = BeautifulSoup(
-        (built_book.html / "book" / "index.html").read_text(encoding="utf-8"), "html.parser"
-    ).get_text()
+    front = page(built_book, "book/index").get_text()
     assert "正文和附录这两页有代码" in front and "每页右上角" not in front
 
 

@@ -19,6 +19,8 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
+from helpers import built_page
+
 pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,7 +101,7 @@ def figures_by_cell(notebook) -> list[str]:
 
 def stdout_in_html(path: Path) -> list[str]:
     """What each code cell of a built page shows as printed text, timings aside."""
-    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    soup = built_page(path)
     printed = []
     for cell in soup.select("div.cell"):
         text = "".join(pre.get_text() for pre in cell.select("div.output.stream pre"))
@@ -363,8 +365,7 @@ def test_the_myst_check_finds_each_kind_of_myst_and_ignores_code():
 
 
 def _page(built_book):
-    html = (built_book.html / "book" / "rmsprop.html").read_text(encoding="utf-8")
-    return BeautifulSoup(html, "html.parser").select_one("article.bd-article")
+    return built_page(built_book.html / "book" / "rmsprop.html").select_one("article.bd-article")
 
 
 def _markdown(notebook) -> str:
@@ -451,9 +452,7 @@ def test_download_reveals_no_path_of_the_building_machine(built_book, archive):
 
 
 def test_page_links_the_zip_in_its_text_and_download_menu(built_book):
-    soup = BeautifulSoup(
-        (built_book.html / "book" / "rmsprop.html").read_text(encoding="utf-8"), "html.parser"
-    )
+    soup = built_page(built_book.html / "book" / "rmsprop.html")
     text_link = soup.select_one("article a.notebook-zip")
     assert text_link is not None and text_link["href"] == "rmsprop.zip"
     paragraph = text_link.find_parent("p")

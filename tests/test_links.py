@@ -10,9 +10,9 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from bs4 import BeautifulSoup
 
 from conftest import ROOT
+from helpers import built_page
 
 # Attributes that point at another page, a file or an anchor.
 LINK_ATTRIBUTES = ("href", "src", "poster", "data")
@@ -28,12 +28,8 @@ class LinkReport:
 
 
 @functools.cache
-def _parse(path: Path) -> BeautifulSoup:
-    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-
-
 def _anchors(path: Path) -> set[str]:
-    soup = _parse(path)
+    soup = built_page(path)
     return {str(tag["id"]) for tag in soup.find_all(id=True)} | {
         str(tag["name"]) for tag in soup.find_all("a", attrs={"name": True})
     }
@@ -55,7 +51,7 @@ def check_site(html: Path) -> LinkReport:
         rel_page = page.relative_to(html).as_posix()
         if rel_page.startswith("_static/"):
             continue
-        for tag in _parse(page).find_all(True):
+        for tag in built_page(page).find_all(True):
             for attribute in LINK_ATTRIBUTES:
                 value = tag.get(attribute)
                 if not isinstance(value, str) or (attribute == "data" and tag.name != "object"):
@@ -135,7 +131,7 @@ def reachable_pages(html: Path, start: str) -> set[str]:
             continue
         seen.add(name)
         page = html / name
-        for tag in _parse(page).find_all(["a", "form"]):
+        for tag in built_page(page).find_all(["a", "form"]):
             value = tag.get("href" if tag.name == "a" else "action")
             parts = urlsplit(value.strip()) if isinstance(value, str) else None
             if parts is None or parts.scheme or parts.netloc or not parts.path:

@@ -7,6 +7,7 @@ site's content, not a copy of strings written here.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+
+from helpers import built_page
 
 pytestmark = pytest.mark.book
 
@@ -61,9 +64,7 @@ def text(page_texts) -> str:
 
 
 def _soup(built_book, doc: str) -> BeautifulSoup:
-    return BeautifulSoup(
-        (built_book.html / f"{doc}.html").read_text(encoding="utf-8"), "html.parser"
-    )
+    return built_page(built_book.html / f"{doc}.html")
 
 
 def _article(built_book, doc: str):
@@ -236,7 +237,7 @@ def test_every_page_is_numbered_at_its_foot_the_book_through(pdf, extracted):
 
 def _printed(built_book, doc: str):
     """The page's article as printed: without what is written for the web page only."""
-    article = _article(built_book, doc)
+    article = copy.copy(_article(built_book, doc))  # a copy: the parsed page is shared
     for web_only in article.select(".interactive-only"):
         web_only.decompose()
     return article
