@@ -8,6 +8,7 @@ site's content, not a copy of strings written here.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 import shutil
@@ -493,6 +494,7 @@ FIGURE_RGBS = [
 ]
 
 
+@functools.cache  # captions on the same page ask about it again
 def _draws_a_figure(pdf, index: int) -> bool:
     from pypdf.generic import ContentStream
 
