@@ -175,26 +175,41 @@ def test_an_install_without_a_compiler_succeeds_and_fused_true_says_how_to_get_t
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert not list((target / "rmsprop_lib").glob("_fused_kernel*"))
     run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import torch\nfrom rmsprop_lib import RMSprop\n"
-            "RMSprop([torch.zeros(2, requires_grad=True)], fused=True)",
-        ],
+        [sys.executable, "-c", WITHOUT_KERNEL],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
         env={**_clean_env(), "PYTHONPATH": str(target)},
     )
-    assert run.returncode == 1
-    assert run.stderr.strip().splitlines()[-1] == (
-        "rmsprop_lib._kernel.FusedUnavailableError: fused=True needs the fused RMSprop kernel, "
-        "which is compiled when rmsprop_lib is installed, and this installation has none (it "
-        "was installed without a working C compiler). Install a C compiler (e.g. gcc) and "
-        "reinstall: `pip install .`, or `pip install -e .` in the checkout (or `python setup.py "
-        "build_ext --inplace`); or leave fused unset (or fused=False) to run the unfused update"
+    assert run.returncode == 0, run.stderr[-3000:]
+    message, stepped = run.stdout.strip().splitlines()
+    assert message == (
+        "fused=True needs the fused RMSprop kernel, which is compiled when rmsprop_lib is "
+        "installed, and this installation has none (it was installed without a working C "
+        "compiler). Install a C compiler (e.g. gcc) and reinstall: `pip install .`, or "
+        "`pip install -e .` in the checkout (or `python setup.py build_ext --inplace`); or "
+        "leave fused unset (or fused=False) to run the unfused update"
     )
+    # Without fused, the same installation steps, and loads no kernel to do it.
+    values, info = json.loads(stepped)
+    assert values == pytest.approx([0.9] * 3, rel=1e-6) and info == {}
+
+
+# fused=True raises the public FusedUnavailableError; then a step of the default path, from
+# 1 with gradient 1 (v = 0.01, so the step is 0.01 * 1 / 0.1 = 0.1).
+WITHOUT_KERNEL = """
+import json, torch
+from rmsprop_lib import RMSprop, fused
+try:
+    RMSprop([torch.zeros(3, requires_grad=True)], fused=True)
+except fused.FusedUnavailableError as error:
+    print(error)
+p = torch.ones(3, requires_grad=True)
+p.grad = torch.ones(3)
+RMSprop([p]).step()
+print(json.dumps([p.tolist(), fused.build_info()]))
+"""
 
 
 # --- the library's insides -------------------------------------------------------------------
