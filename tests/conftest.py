@@ -171,8 +171,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the scenarios first, then the other slow tests, and the tests reading the
-    session's book last.
+    """Run the scenarios (and the long tests) first, then the other slow tests, and the
+    tests reading the session's book last.
 
     pytest-xdist's ``worksteal`` gives each worker a part of this list, in order, and lets an
     idle worker take tests from a busy one, but not the test a worker is running: the
@@ -182,7 +182,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """
 
     def order(item: pytest.Item) -> int:
-        if item.get_closest_marker("scenario"):
+        if item.get_closest_marker("scenario") or item.get_closest_marker("long"):
             return 0
         if "built_book" in getattr(item, "fixturenames", ()):
             return 3

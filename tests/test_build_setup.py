@@ -80,7 +80,8 @@ ORDERED = (
     "def test_reads_the_book(built_book):\n    pass\n\n"
     "@pytest.mark.slow\ndef test_slow():\n    pass\n\n"
     "@pytest.mark.scenario\ndef test_scenario(built_book):\n    pass\n\n"
-    "def test_quick_again():\n    pass\n"
+    "def test_quick_again():\n    pass\n\n"
+    "@pytest.mark.long\ndef test_long():\n    pass\n"
 )
 
 
@@ -91,6 +92,7 @@ def test_the_scenarios_run_first_then_the_slow_tests_and_the_books_readers_last(
     result = run(pytester, monkeypatch, ORDERED, "--collect-only", "-q")
     assert [line.split("::")[-1] for line in result.stdout.lines if "::" in line] == [
         "test_scenario",
+        "test_long",
         "test_slow",
         "test_quick",
         "test_quick_again",

@@ -60,6 +60,8 @@ def test_ruff_format_leaves_every_file_as_it_is():
     )
 
 
+# A first run, without mypy's cache in _build, type-checks torch too: about 17 s of CPU.
+@pytest.mark.long
 def test_mypy_is_clean():
     # The files and settings come from [tool.mypy] in pyproject.toml.
     proc = run_tool("mypy")
