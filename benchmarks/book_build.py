@@ -48,8 +48,17 @@ from typing import Any
 from _machine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
+# What a copy of the project leaves out: builds, caches, installs (the tests' copies and
+# tools/suite_time.py use it too).
 IGNORE = shutil.ignore_patterns(
-    "_build", ".git", "__pycache__", ".pytest_cache", "*.egg-info", "artifacts", ".venv"
+    "_build",
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    "*.egg-info",
+    "artifacts",
+    ".venv",
+    "node_modules",
 )
 FRONT_MATTER = """---
 jupytext:
